@@ -1,0 +1,92 @@
+// flash_attn_varlen: validate, pick the path, allocate missing outputs,
+// resolve the scheduling choices, run.
+#include <algorithm>
+
+#include "cpu/cpu_backend.h"
+#include "dispatch/device_buffer.h"
+#include "dispatch/heuristics.h"
+#include "dispatch/path_choice.h"
+#include "fa3jit/args.h"
+#include "fa3jit/device.h"
+#include "fa3jit/error.h"
+#include "validate/plan.h"
+
+namespace fa3jit {
+namespace {
+
+Tensor contiguous_view(void* data, DType dtype, int ndim, const std::array<int64_t, 4>& shape,
+                       const Device& device) {
+  Tensor t;
+  t.data = data;
+  t.dtype = dtype;
+  t.ndim = ndim;
+  t.device = device;
+  int64_t st = 1;
+  for (int i = ndim - 1; i >= 0; --i) {
+    t.shape[i] = shape[i];
+    t.stride[i] = st;
+    st *= shape[i];
+  }
+  return t;
+}
+
+size_t bytes_of(DType dtype, int ndim, const std::array<int64_t, 4>& shape) {
+  size_t n = dtype_size(dtype);
+  for (int i = 0; i < ndim; ++i) n *= size_t(shape[i]);
+  return n;
+}
+
+// Fills the scheduling fields that "auto" left open.
+void resolve_schedule(detail::Plan& plan, const detail::PathChoice& choice) {
+  auto& p = plan.params;
+  p.pack_gqa = plan.pack_gqa_requested >= 0
+                   ? plan.pack_gqa_requested
+                   : detail::choose_pack_gqa(p.max_seqlen_q, p.h, p.h_k, choice.tile_m);
+  if (p.h == p.h_k) p.pack_gqa = 0;
+  if (plan.num_splits_requested > 0) {
+    p.num_splits = plan.num_splits_requested;
+  } else {
+    const int group = p.pack_gqa ? p.h / p.h_k : 1;
+    p.num_splits = detail::choose_num_splits({.batch = p.batch,
+                                              .heads = p.pack_gqa ? p.h_k : p.h,
+                                              .q_rows = p.max_seqlen_q * group,
+                                              .max_seqlen_k = p.max_seqlen_k,
+                                              .workers = choice.workers,
+                                              .tile_m = choice.tile_m,
+                                              .tile_n = choice.tile_n});
+  }
+  // More splits than key blocks only adds empty work.
+  const int key_blocks = std::max(1, (p.max_seqlen_k + choice.tile_n - 1) / choice.tile_n);
+  p.num_splits = std::clamp(p.num_splits, 1, key_blocks);
+}
+
+}  // namespace
+
+VarlenResult flash_attn_varlen(const VarlenArgs& args, void* stream) {
+  detail::Plan plan = detail::validate_varlen_args(args, stream);
+  const detail::PathChoice choice = detail::choose_path(plan);  // throws NotSupported
+  resolve_schedule(plan, choice);
+
+  VarlenResult result;
+  if (args.out.defined()) {
+    result.out = args.out;
+  } else {
+    result.out_storage = detail::allocate_buffer(plan.device, bytes_of(plan.out_dtype, plan.out_ndim, plan.out_shape));
+    result.out = contiguous_view(result.out_storage.get(), plan.out_dtype, plan.out_ndim, plan.out_shape, plan.device);
+  }
+  detail::bind_out(plan, result.out);
+  if (args.return_softmax_lse) {
+    if (args.softmax_lse.defined()) {
+      result.softmax_lse = args.softmax_lse;
+    } else {
+      result.lse_storage = detail::allocate_buffer(plan.device, bytes_of(DType::f32, plan.lse_ndim, plan.lse_shape));
+      result.softmax_lse =
+          contiguous_view(result.lse_storage.get(), DType::f32, plan.lse_ndim, plan.lse_shape, plan.device);
+    }
+    detail::bind_lse(plan, result.softmax_lse);
+  }
+  detail::run_path(plan, choice, stream);
+  return result;
+}
+
+}  // namespace fa3jit

@@ -1,0 +1,27 @@
+#include "dispatch/heuristics.h"
+
+#include <algorithm>
+
+namespace fa3jit::detail {
+
+int choose_num_splits(const SplitInputs& in) {
+  if (in.workers <= 0 || in.max_seqlen_k <= 0 || in.batch <= 0) return 1;
+  const int q_tiles = std::max(1, (in.q_rows + in.tile_m - 1) / in.tile_m);
+  const long long units = 1LL * in.batch * std::max(1, in.heads) * q_tiles;
+  // A grid of 80%+ of a wave keeps the machine busy: no split.
+  if (units * 10 >= 8LL * in.workers) return 1;
+  const int key_blocks = (in.max_seqlen_k + in.tile_n - 1) / in.tile_n;
+  // Each split keeps at least 4 key blocks so the combine stays cheap.
+  const int max_by_keys = std::max(1, key_blocks / 4);
+  // Aim at about one full wave (splits x units ~ workers).
+  int want = int((in.workers + units - 1) / units);
+  want = std::min({want, max_by_keys, 128});
+  return std::max(1, want);
+}
+
+bool choose_pack_gqa(int max_seqlen_q, int h, int h_k, int tile_m) {
+  if (h_k <= 0 || h == h_k) return false;
+  return max_seqlen_q * 2 <= tile_m;  // at most half a tile of rows per head
+}
+
+}  // namespace fa3jit::detail

@@ -1,0 +1,77 @@
+#include "dispatch/path_choice.h"
+
+#include <algorithm>
+
+#include "cpu/cpu_backend.h"
+#include "fa3jit/error.h"
+#if __has_include("dispatch/sm80_path.h")
+#include "dispatch/sm80_path.h"
+#define FA3JIT_HAVE_SM80 1
+#endif
+
+namespace fa3jit::detail {
+namespace {
+
+const char* path_name(KernelPath p) {
+  switch (p) {
+    case KernelPath::Auto: return "auto";
+    case KernelPath::Cpu: return "cpu";
+    case KernelPath::Sm80: return "sm80";
+    case KernelPath::Sm90: return "sm90";
+  }
+  return "?";
+}
+
+}  // namespace
+
+PathChoice choose_path(const Plan& plan) {
+  PathChoice c;
+  c.device = &device_info(plan.device);
+  if (plan.device.type == DeviceType::CPU) {
+    if (plan.path != KernelPath::Auto && plan.path != KernelPath::Cpu)
+      throw Error(ErrorKind::InvalidValue, std::string("path = ") + path_name(plan.path) +
+                                               " needs CUDA tensors, but q is on the CPU");
+    c.path = KernelPath::Cpu;
+    c.workers = cpu::num_threads();
+    return c;
+  }
+  if (plan.device.type != DeviceType::CUDA)
+    throw Error(ErrorKind::NotSupported,
+                "q is on " + device_name(plan.device) + ": kernels for this device are not supported yet");
+  if (!is_fa3_supported(*c.device))
+    throw Error(ErrorKind::NotSupported, "q is on " + device_name(plan.device) + ": " + explain_support(*c.device));
+  if (plan.path == KernelPath::Cpu)
+    throw Error(ErrorKind::InvalidValue, "path = cpu needs CPU tensors, but q is on " + device_name(plan.device));
+  if (plan.path == KernelPath::Sm90)
+    throw Error(ErrorKind::NotSupported,
+                "path = sm90: the Hopper fast path is not supported yet; use path = auto or sm80");
+  // Auto: the portable path runs everywhere (the Hopper path is not done).
+  c.path = KernelPath::Sm80;
+  c.workers = std::max(1, c.device->sm_count - plan.sm_margin);
+  c.tile_m = 64;
+  c.tile_n = 64;
+#ifdef FA3JIT_HAVE_SM80
+  check_sm80_supports(plan, *c.device);
+#else
+  throw Error(ErrorKind::NotSupported, "the sm80 path is not built");
+#endif
+  return c;
+}
+
+void run_path(const Plan& plan, const PathChoice& choice, void* stream) {
+  switch (choice.path) {
+    case KernelPath::Cpu:
+      cpu::run_attention(plan);
+      return;
+    case KernelPath::Sm80:
+#ifdef FA3JIT_HAVE_SM80
+      run_sm80(plan, *choice.device, static_cast<CUstream>(stream));
+      return;
+#endif
+    default:
+      break;
+  }
+  throw Error(ErrorKind::NotSupported, std::string("path = ") + path_name(choice.path) + " is not supported yet");
+}
+
+}  // namespace fa3jit::detail
