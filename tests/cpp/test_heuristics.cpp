@@ -1,0 +1,50 @@
+// The scheduling choices: splits fill the machine only when the grid is
+// small, and never cut the keys into slivers; GQA packing only for decode.
+#include <gtest/gtest.h>
+
+#include "dispatch/heuristics.h"
+
+namespace fa3jit::detail {
+namespace {
+
+SplitInputs decode(int batch, int heads, int seqlen_k) {
+  return {.batch = batch, .heads = heads, .q_rows = 1, .max_seqlen_k = seqlen_k,
+          .workers = 132, .tile_m = 64, .tile_n = 128};
+}
+
+TEST(HeuristicsSplits, FullGridIsNotSplit) {
+  // Prefill: 4 x 32 heads x 64 q-tiles is many waves.
+  EXPECT_EQ(choose_num_splits({.batch = 4, .heads = 32, .q_rows = 4096, .max_seqlen_k = 4096,
+                               .workers = 132, .tile_m = 64, .tile_n = 128}), 1);
+  // Decode with 64 x 32 = 2048 units fills 132 SMs.
+  EXPECT_EQ(choose_num_splits(decode(64, 32, 8192)), 1);
+}
+
+TEST(HeuristicsSplits, SmallGridLongKeysIsSplitToAboutOneWave) {
+  const int s = choose_num_splits(decode(1, 8, 131072));  // 8 units on 132 SMs
+  EXPECT_EQ(s, 17);  // ceil(132 / 8)
+  EXPECT_LE(s * 8, 132 + 8);
+}
+
+TEST(HeuristicsSplits, ShortKeysLimitSplits) {
+  // 1024 keys = 8 blocks of 128: at most 2 splits of 4 blocks each.
+  EXPECT_EQ(choose_num_splits(decode(1, 8, 1024)), 2);
+  EXPECT_EQ(choose_num_splits(decode(1, 8, 128)), 1);
+}
+
+TEST(HeuristicsSplits, CappedAt128AndDegenerateInputs) {
+  EXPECT_EQ(choose_num_splits({.batch = 1, .heads = 1, .q_rows = 1, .max_seqlen_k = 1 << 24,
+                               .workers = 1000, .tile_m = 64, .tile_n = 128}), 128);
+  EXPECT_EQ(choose_num_splits(decode(0, 8, 4096)), 1);
+  EXPECT_EQ(choose_num_splits(decode(1, 8, 0)), 1);
+}
+
+TEST(HeuristicsPackGqa, OnlyForFewRowsAndRealGroups) {
+  EXPECT_TRUE(choose_pack_gqa(1, 32, 8, 64));
+  EXPECT_TRUE(choose_pack_gqa(8, 32, 8, 64));
+  EXPECT_FALSE(choose_pack_gqa(1, 32, 32, 64));   // no group to pack
+  EXPECT_FALSE(choose_pack_gqa(4096, 32, 8, 64)); // prefill fills tiles anyway
+}
+
+}  // namespace
+}  // namespace fa3jit::detail
