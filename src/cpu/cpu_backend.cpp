@@ -1,0 +1,88 @@
+#include "cpu/cpu_backend.h"
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../../kernels/common/seqinfo.cuh"
+#include "cpu/split_combine.h"
+#include "cpu/thread_pool.h"
+#include "cpu/tile_kernel.h"
+#include "fa3jit/error.h"
+
+namespace fa3jit::cpu {
+namespace {
+
+// Every (sequence, head or kv-head group, row tile) of the problem. With
+// pack_gqa one task holds all q-heads of a kv-head, so each K/V block is
+// converted once for the whole group.
+std::vector<TileTask> make_tasks(const fa3jit_k::AttnParams& p) {
+  const int group = p.h / p.h_k;
+  const int heads_per_task = p.pack_gqa ? group : 1;
+  const int rows_per_task = std::max(1, kTileRows / heads_per_task);
+  std::vector<TileTask> tasks;
+  for (int b = 0; b < p.batch; ++b) {
+    const int seqlen_q = fa3jit_k::seq_info(p, b).seqlen_q;
+    for (int h0 = 0; h0 < p.h; h0 += heads_per_task)
+      for (int r0 = 0; r0 < seqlen_q; r0 += rows_per_task)
+        tasks.push_back({b, h0, heads_per_task, r0, std::min(seqlen_q, r0 + rows_per_task)});
+  }
+  return tasks;
+}
+
+void check_plan(const detail::Plan& plan) {
+  const auto& p = plan.params;
+  if (plan.device.type != DeviceType::CPU)
+    throw Error(ErrorKind::InvalidValue,
+                "cpu backend: q must be in host memory, but it is on " + device_name(plan.device));
+  if (!p.out) throw Error(ErrorKind::InvalidValue, "cpu backend: out is not bound (bind_out before running)");
+  if (p.num_splits < 1)
+    throw Error(ErrorKind::InvalidValue,
+                "cpu backend: num_splits must be resolved to >= 1 before running, got " +
+                    std::to_string(p.num_splits));
+  if (p.h_k <= 0 || p.h % p.h_k != 0)
+    throw Error(ErrorKind::InvalidValue, "cpu backend: h (" + std::to_string(p.h) +
+                                             ") must be a multiple of h_k (" + std::to_string(p.h_k) + ")");
+}
+
+}  // namespace
+
+int num_threads() {
+  if (const char* env = std::getenv("FA3JIT_NUM_THREADS"); env && *env) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (*end != '\0' || n < 1 || n > 4096)
+      throw Error(ErrorKind::InvalidValue,
+                  std::string("FA3JIT_NUM_THREADS must be an integer in [1, 4096], got '") + env + "'");
+    return int(n);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void run_attention(const detail::Plan& plan) {
+  check_plan(plan);
+  const auto& p = plan.params;
+  const std::vector<TileTask> tasks = make_tasks(p);
+  const int64_t num_tasks = int64_t(tasks.size());
+  ThreadPool& pool = ThreadPool::instance();
+
+  if (p.num_splits == 1) {
+    pool.parallel_for(num_tasks, [&](int64_t i) {
+      run_tile(p, plan.in_dtype, plan.out_dtype, tasks[size_t(i)], 0, nullptr);
+    });
+    return;
+  }
+  const int ns = p.num_splits;
+  SplitWorkspace ws(ns, p.total_q, p.h, p.dv);
+  pool.parallel_for(num_tasks * ns, [&](int64_t i) {
+    run_tile(p, plan.in_dtype, plan.out_dtype, tasks[size_t(i / ns)], int(i % ns), &ws);
+  });
+  pool.parallel_for(num_tasks, [&](int64_t i) {
+    const TileTask& t = tasks[size_t(i)];
+    for (int hh = t.head_begin; hh < t.head_begin + t.num_heads; ++hh)
+      combine_rows(p, plan.out_dtype, ws, t.b, hh, t.row_begin, t.row_end);
+  });
+}
+
+}  // namespace fa3jit::cpu
