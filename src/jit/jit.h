@@ -49,6 +49,8 @@ struct LaunchConfig {
   unsigned block[3] = {1, 1, 1};
   size_t dynamic_smem = 0;  // the kernel's max dynamic smem attribute is raised to fit
   CUstream stream = nullptr;
+  // Thread-block cluster shape (sm_90+); {1, 1, 1} launches no cluster.
+  unsigned cluster[3] = {1, 1, 1};
 };
 // Launches with cuLaunchKernelEx; `args` are pointers to the kernel's
 // parameters as for cuLaunchKernel.
