@@ -25,6 +25,8 @@ struct DeviceInfo {
 
 // Encodes "major.minor" as a number (12, 3 -> 12030), so 12.10 > 12.3.
 constexpr int version_number(int major, int minor) { return major * 1000 + minor * 10; }
+// The inverse, for messages: 12030 -> "12.3", 12100 -> "12.10".
+std::string version_string(int version);
 
 bool is_fa3_supported(const DeviceInfo& device);
 std::string explain_support(const DeviceInfo& device);
