@@ -1,0 +1,153 @@
+"""The caller's framework: how to allocate an output like an input, which
+stream to run on, and how to hand dtypes that DLPack cannot name to C++.
+
+Frameworks are recognized by the module of the array's type, so none of
+them is imported here: fa3jit works with whichever the caller uses."""
+
+from __future__ import annotations
+
+import sys
+
+TORCH, CUPY, NUMPY, JAX, OTHER = "torch", "cupy", "numpy", "jax", "other"
+
+_DLPACK_CPU, _DLPACK_CUDA_HOST = 1, 3
+
+
+def framework_of(x) -> str:
+    root = type(x).__module__.split(".", 1)[0]
+    if root == "torch":
+        return TORCH
+    if root == "cupy":
+        return CUPY
+    if root == "numpy":
+        return NUMPY
+    if root in ("jax", "jaxlib"):
+        return JAX
+    return OTHER
+
+
+def is_torch_tensor(x) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _on_cpu(x) -> bool:
+    dev = getattr(x, "__dlpack_device__", None)
+    return dev is None or dev()[0] in (_DLPACK_CPU, _DLPACK_CUDA_HOST)
+
+
+# ---- dtypes ---------------------------------------------------------------
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def is_fp8(x) -> bool:
+    return _dtype_name(x.dtype) == "float8_e4m3fn"
+
+
+def out_dtype_like(q):
+    """The output dtype for input q: q's own, but bfloat16 for fp8 inputs."""
+    if not is_fp8(q):
+        return q.dtype
+    fw = framework_of(q)
+    if fw == TORCH:
+        return sys.modules["torch"].bfloat16
+    import ml_dtypes  # numpy / jax fp8 comes from ml_dtypes
+
+    return ml_dtypes.bfloat16
+
+
+def float32_like(x):
+    fw = framework_of(x)
+    if fw == TORCH:
+        return sys.modules["torch"].float32
+    return "float32"
+
+
+def storage_view(x):
+    """(array C++ can import, uint16_is_bf16, uint8_is_fp8).
+
+    numpy has no DLPack code for the ml_dtypes bfloat16 / float8 types, and
+    a torch build may lack one for float8: such arrays travel as uint16 /
+    uint8 views with a flag that tells C++ what the bits are."""
+    if x is None:
+        return None, False, False
+    fw = framework_of(x)
+    name = _dtype_name(x.dtype) if hasattr(x, "dtype") else ""
+    if fw == TORCH:
+        if x.requires_grad:
+            x = x.detach()
+        if name == "float8_e4m3fn":
+            return x.view(sys.modules["torch"].uint8), False, True
+        return x, False, False
+    if fw == NUMPY and name == "bfloat16":
+        return x.view("uint16"), True, False
+    if fw == NUMPY and name == "float8_e4m3fn":
+        return x.view("uint8"), False, True
+    return x, False, False
+
+
+# ---- allocation -----------------------------------------------------------
+
+def empty_like_framework(like, shape, dtype, what: str):
+    """An uninitialized array of `shape` / `dtype` in like's framework, on
+    like's device. `what` names the output in errors."""
+    shape = tuple(int(s) for s in shape)
+    fw = framework_of(like)
+    if fw == TORCH:
+        torch = sys.modules["torch"]
+        return torch.empty(shape, dtype=dtype, device=like.device)
+    if fw == CUPY:
+        cupy = sys.modules["cupy"]
+        with like.device:
+            return cupy.empty(shape, dtype=dtype)
+    if fw == NUMPY or (fw in (JAX, OTHER) and _on_cpu(like)):
+        import numpy
+
+        return numpy.empty(shape, dtype=dtype)
+    raise NotImplementedError(
+        f"{what}: fa3jit cannot allocate an output for a {type(like).__module__}."
+        f"{type(like).__name__} on a GPU; pass torch or cupy arrays, or give `out`")
+
+
+def full_like_framework(like, shape, value, dtype_name: str):
+    """An array of `shape` filled with `value` in like's framework and device."""
+    fw = framework_of(like)
+    if fw == TORCH:
+        torch = sys.modules["torch"]
+        return torch.full(shape, value, dtype=getattr(torch, dtype_name), device=like.device)
+    if fw == CUPY:
+        cupy = sys.modules["cupy"]
+        with like.device:
+            return cupy.full(shape, value, dtype=dtype_name)
+    import numpy
+
+    return numpy.full(shape, value, dtype=dtype_name)
+
+
+def to_caller_framework(like, result):
+    """Frameworks whose arrays are immutable (jax) get their own copy of a
+    result that was computed into a numpy buffer."""
+    if result is None or framework_of(like) != JAX:
+        return result
+    import jax.numpy as jnp
+
+    return jnp.asarray(result)
+
+
+# ---- streams ----------------------------------------------------------------
+
+def stream_and_capture(like):
+    """(stream handle for C++, whether that stream is capturing a CUDA graph)."""
+    fw = framework_of(like)
+    if fw == TORCH and like.is_cuda:
+        torch = sys.modules["torch"]
+        s = torch.cuda.current_stream(like.device)
+        return s.cuda_stream, torch.cuda.is_current_stream_capturing()
+    if fw == CUPY:
+        cupy = sys.modules["cupy"]
+        with like.device:
+            s = cupy.cuda.get_current_stream()
+        return s.ptr, bool(s.is_capturing())
+    return 0, False

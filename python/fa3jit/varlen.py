@@ -1,0 +1,96 @@
+"""fa3jit.flash_attn_varlen_func: sglang's FlashAttention-3 entry point."""
+
+from __future__ import annotations
+
+from . import _native
+from ._frameworks import (
+    TORCH,
+    empty_like_framework,
+    float32_like,
+    framework_of,
+    out_dtype_like,
+    to_caller_framework,
+)
+from ._shapes import output_shapes
+
+
+def _window(window_size):
+    left, right = window_size
+    return (int(left), int(right))
+
+
+def flash_attn_varlen_func(
+    q,
+    k,
+    v,
+    cu_seqlens_q,
+    cu_seqlens_k,
+    max_seqlen_q=None,
+    max_seqlen_k=None,
+    seqused_q=None,
+    seqused_k=None,
+    page_table=None,
+    softmax_scale=None,
+    causal=False,
+    qv=None,
+    q_descale=None,
+    k_descale=None,
+    v_descale=None,
+    window_size=(-1, -1),
+    attention_chunk=0,
+    softcap=0.0,
+    num_splits=1,
+    pack_gqa=None,
+    only_qv=False,
+    sm_margin=0,
+    return_softmax_lse=False,
+    sinks=None,
+    out=None,
+):
+    """Variable-length attention forward; returns out, or (out, softmax_lse)
+    with return_softmax_lse.
+
+    q (total_q, h, d), k / v (total_k, h_k, d / dv) with int32 cu_seqlens;
+    or, with cu_seqlens_q None, 4-D (b, s, h, d) fixed-length batches; or
+    paged k / v (num_pages, page_size, h_k, d / dv) with page_table. Arrays
+    of torch, cupy, jax or numpy (anything with DLPack); the outputs are
+    allocated in q's framework on q's device, and GPU work runs on the
+    framework's current stream. softmax_lse is fp32, natural log:
+    (h, total_q) for varlen q, (b, h, s_q) for 4-D q. Semantics of every
+    argument: the design brief (docs) / fa3jit::VarlenArgs.
+
+    Errors: ValueError (bad value or shape), TypeError (bad dtype),
+    NotImplementedError (valid but not supported yet), RuntimeError (CUDA /
+    NVRTC failure); the message names the argument and the rule, and
+    nothing is written to `out`."""
+    options = dict(
+        cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k, max_seqlen_q=max_seqlen_q,
+        max_seqlen_k=max_seqlen_k, seqused_q=seqused_q, seqused_k=seqused_k,
+        page_table=page_table, softmax_scale=softmax_scale, causal=bool(causal), qv=qv,
+        q_descale=q_descale, k_descale=k_descale, v_descale=v_descale,
+        window_size=_window(window_size), attention_chunk=int(attention_chunk),
+        softcap=float(softcap), num_splits=int(num_splits), pack_gqa=pack_gqa,
+        only_qv=bool(only_qv), sm_margin=int(sm_margin), sinks=sinks)
+    if framework_of(q) == TORCH:
+        from . import _torch_ops  # torch is imported already: the caller uses it
+
+        return _torch_ops.varlen(q, k, v, options, return_softmax_lse, out)
+    return varlen_any_framework(q, k, v, options, return_softmax_lse, out)
+
+
+def varlen_any_framework(q, k, v, options, return_softmax_lse, out, path="auto"):
+    """The framework-neutral call: allocate in q's framework, run, return."""
+    shapes = output_shapes(q, v) if q is not None and v is not None else None
+    lse = None
+    if shapes is not None:  # else C++ names the argument with the bad rank
+        out_shape, lse_shape = shapes
+        if out is None:
+            out = empty_like_framework(q, out_shape, out_dtype_like(q), "out")
+        if return_softmax_lse:
+            lse = empty_like_framework(q, lse_shape, float32_like(q), "softmax_lse")
+    _native.run(q=q, k=k, v=v, **options, return_softmax_lse=bool(return_softmax_lse),
+                out=out, softmax_lse=lse, path=path)
+    out = to_caller_framework(q, out)
+    if return_softmax_lse:
+        return out, to_caller_framework(q, lse)
+    return out
