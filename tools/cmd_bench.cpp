@@ -223,7 +223,7 @@ int cmd_bench(int argc, char** argv) {
     }
     failures += !row.ok;
     if (row.ok) {
-      std::printf("%-44s %-6s %10.3f %8.2f %10.2e  %s\n", row.shape.c_str(), row.path.c_str(), row.ms, row.tflops,
+      std::printf("%-44s %-6s %10.3f %8.3f %10.2e  %s\n", row.shape.c_str(), row.path.c_str(), row.ms, row.tflops,
                   row.max_err, row.checked_on.c_str());
     } else {
       std::printf("%-44s %-6s FAILED: %s\n", row.shape.c_str(), row.path.c_str(), row.error.c_str());

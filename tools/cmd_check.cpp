@@ -62,7 +62,7 @@ std::vector<testing::ProblemConfig> quick_sweep() {
   { auto c = base(DType::f16, 64, 64, 2, 2); c.varlen = false; c.seqlens_q = {33}; c.seqlens_k = {50}; v.push_back(c); }
   { auto c = base(DType::bf16, 64, 128, 4, 1); c.qv = true; v.push_back(c); }
   { auto c = base(DType::bf16, 64, 64, 2, 1); c.attention_chunk = 16; c.causal = true; c.give_out = false; v.push_back(c); }
-  { auto c = base(DType::bf16, 32, 32, 2, 2); c.batch = 3; c.seqlens_q = {0, 17, 1}; c.seqlens_k = {5, 0, 40};
+  { auto c = base(DType::bf16, 32, 32, 2, 2); c.batch = 3; c.seqlens_q = {0, 17, 9}; c.seqlens_k = {5, 0, 40};
     c.seqused_q = true; v.push_back(c); }
   return v;
 }
@@ -75,6 +75,7 @@ std::vector<testing::ProblemConfig> full_sweep() {
       for (bool causal : {false, true}) {
         auto c = base(t, d, d, 4, 2);
         c.causal = causal;
+        c.max_len = 160;  // several key tiles per sequence
         v.push_back(c);
       }
     }

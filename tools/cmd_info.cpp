@@ -36,9 +36,14 @@ void print_jit() {
   // The JIT needs no GPU; a failure to read the cache is reported, not fatal.
   try {
     const std::string dir = jit::cache_dir();
-    const jit::CacheUsage usage = jit::cache_usage();
-    std::printf("JIT cache:    %s (%llu entries, %s)\n", dir.c_str(),
-                static_cast<unsigned long long>(usage.entries), human_bytes(usage.bytes).c_str());
+    if (dir.empty()) {
+      std::printf("JIT cache:    none (no FA3JIT_CACHE_DIR, XDG_CACHE_HOME or home directory): "
+                  "kernels are compiled in memory for each process\n");
+    } else {
+      const jit::CacheUsage usage = jit::cache_usage();
+      std::printf("JIT cache:    %s (%llu entries, %s)\n", dir.c_str(),
+                  static_cast<unsigned long long>(usage.entries), human_bytes(usage.bytes).c_str());
+    }
   } catch (const Error& e) {
     std::printf("JIT cache:    unavailable: %s\n", e.what());
   }

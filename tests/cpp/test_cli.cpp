@@ -18,7 +18,9 @@ Ran run_fa3jit(const std::string& args) {
   const char* bin = std::getenv("FA3JIT_FA3JIT_BIN");
   Ran r;
   if (!bin) return r;
-  const std::string command = "'" + std::string(bin) + "' " + args + " 2>&1";
+  std::string command = "'";
+  command += bin;
+  command += "' " + args + " 2>&1";
   FILE* p = popen(command.c_str(), "r");
   if (!p) return r;
   char buf[4096];
