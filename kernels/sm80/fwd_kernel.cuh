@@ -1,0 +1,273 @@
+// The sm80 forward tile (FA2 class): one CTA per (q-tile, head, batch,
+// split). Q (and QV) in smem, K / V blocks streamed with cp.async (V's load
+// overlaps Q.K^T, the next K's load overlaps softmax and P.V), online
+// softmax in registers in log2 units, block skipping from the shared mask
+// rules with per-element masking only on boundary blocks.
+#pragma once
+#include "../common/combine.cuh"
+#include "../common/dtypes.cuh"
+#include "../common/mask.cuh"
+#include "../common/seqinfo.cuh"
+#include "../common/softmax.cuh"
+#include "gemm.cuh"
+#include "load.cuh"
+#include "mma.cuh"
+#include "tile_config.cuh"
+
+namespace fa3jit_k::sm80 {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+// Reductions over the 4 lanes that hold one accumulator row.
+__device__ __forceinline__ float quad_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float quad_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+template <int kD, int kDV, int kBlockM, int kBlockN, int kNWarps, int kInDtype, int kMask, int kFlags>
+__device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_t* smem) {
+  constexpr bool kPaged = kFlags & kFlagPaged, kSoftcap = kFlags & kFlagSoftcap, kSinks = kFlags & kFlagSinks;
+  constexpr bool kQv = kFlags & (kFlagQv | kFlagOnlyQv), kOnlyQv = kFlags & kFlagOnlyQv;
+  constexpr bool kSplit = kFlags & kFlagSplit, kPackGqa = kFlags & kFlagPackGqa;
+  constexpr int kMma = kInDtype == kFP8E4M3 ? kBF16 : kInDtype;  // fp8 is dequantized to bf16
+  constexpr int kOut = kMma;                                       // out dtype: the input's, bf16 for fp8
+  constexpr int kThreads = 32 * kNWarps;
+  constexpr int kMT = kBlockM / (16 * kNWarps);  // m16 tiles per warp
+  constexpr int kNT = kBlockN / 8;               // n8 tiles of S
+  constexpr int kVT = kDV / 8;                   // n8 tiles of O
+  static_assert(kMT * 16 * kNWarps == kBlockM, "kBlockM must be a multiple of 16 * warps");
+  static_assert(kD % 16 == 0 && kDV % 16 == 0 && kBlockN % 16 == 0, "tiles must be multiples of 16");
+
+  uint16_t* sQ = smem;
+  uint16_t* sK = sQ + kBlockM * smem_stride(kD);
+  uint16_t* sV = sK + kBlockN * smem_stride(kD);
+  uint16_t* sQV = sV + kBlockN * smem_stride(kDV);
+
+  const int m_block = blockIdx.x;
+  const int b = kSplit ? int(blockIdx.z) / p.num_splits : int(blockIdx.z);
+  const int split = kSplit ? int(blockIdx.z) % p.num_splits : 0;
+  const int hpack = kPackGqa ? p.h / p.h_k : 1;
+  const int hk = kPackGqa ? int(blockIdx.y) : kv_head_of(p, blockIdx.y);
+  const int head_base = kPackGqa ? int(blockIdx.y) * hpack : int(blockIdx.y);
+  const SeqInfo s = seq_info(p, b);
+  // Tile row i is packed row m_block * kBlockM + i: q row pi / hpack of
+  // head head_base + pi % hpack (without pack_gqa: q row pi of one head).
+  const int rows_total = s.seqlen_q * hpack;
+  const int row0 = m_block * kBlockM;
+  if (row0 >= rows_total) return;
+  auto q_row = [&](int pi) { return kPackGqa ? pi / hpack : pi; };
+  auto q_head = [&](int pi) { return kPackGqa ? head_base + pi % hpack : head_base; };
+
+  // ---- Q / QV tiles (first cp.async group, with the first K / V block)
+  if constexpr (!kOnlyQv)
+    load_tile<kInDtype, kBlockM, kD, kThreads>(sQ, p.q, p.d, [&](int i) -> int64_t {
+      const int pi = row0 + i;
+      return pi < rows_total ? q_offset(p, s, b, q_row(pi), q_head(pi)) : -1;
+    });
+  if constexpr (kQv)
+    load_tile<kInDtype, kBlockM, kDV, kThreads>(sQV, p.qv, p.dv, [&](int i) -> int64_t {
+      const int pi = row0 + i;
+      return pi < rows_total ? qv_offset(p, s, b, q_row(pi), q_head(pi)) : -1;
+    });
+
+  // ---- which key blocks this tile (and split) visits
+  const MaskSpec ms = mask_spec(p);
+  const int r_first = q_row(row0), r_last = q_row(imin(row0 + kBlockM, rows_total) - 1);
+  KeyRange tile_keys{0, s.seqlen_k};
+  int full_begin = 0, full_end = s.seqlen_k;  // keys that every row of the tile sees
+  if constexpr (kMask != kMaskNone) {
+    tile_keys = key_range_of_rows(ms, r_first, r_last + 1, s.seqlen_q, s.seqlen_k);
+    full_begin = key_range(ms, r_last, s.seqlen_q, s.seqlen_k).begin;
+    full_end = key_range(ms, r_first, s.seqlen_q, s.seqlen_k).end;
+  }
+  int n_begin = tile_keys.begin / kBlockN;
+  int n_end = tile_keys.end > tile_keys.begin ? ceil_div(tile_keys.end, kBlockN) : n_begin;
+  if constexpr (kSplit) {
+    const int per = ceil_div(ceil_div(s.seqlen_k, kBlockN), p.num_splits);
+    n_begin = imax(n_begin, split * per);
+    n_end = imin(n_end, (split + 1) * per);
+  }
+
+  // ---- K / V block loads. Unpaged rows are affine in the token index.
+  const KvRow kv0 = kv_offset(p, s, b, 0, hk);
+  auto load_k = [&](int n) {
+    load_tile<kInDtype, kBlockN, kD, kThreads>(sK, p.k, p.d, [&](int i) -> int64_t {
+      const int t = n * kBlockN + i;
+      if (t >= s.seqlen_k) return -1;
+      return kPaged ? kv_offset(p, s, b, t, hk).k : kv0.k + int64_t(t) * p.k_row_stride;
+    });
+  };
+  auto load_v = [&](int n) {
+    load_tile<kInDtype, kBlockN, kDV, kThreads>(sV, p.v, p.dv, [&](int i) -> int64_t {
+      const int t = n * kBlockN + i;
+      if (t >= s.seqlen_k) return -1;
+      return kPaged ? kv_offset(p, s, b, t, hk).v : kv0.v + int64_t(t) * p.v_row_stride;
+    });
+  };
+
+  // ---- this thread's rows: (mi, hf) -> tile row warp*16*kMT + mi*16 + g + 8*hf
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t4 = lane % 4;
+  const int warp_row0 = warp * 16 * kMT;
+  KeyRange row_keys[kMT][2];
+#pragma unroll
+  for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      const int pi = imin(row0 + warp_row0 + mi * 16 + g + 8 * hf, rows_total - 1);
+      row_keys[mi][hf] = kMask == kMaskNone ? KeyRange{0, s.seqlen_k}
+                                            : key_range(ms, q_row(pi), s.seqlen_q, s.seqlen_k);
+    }
+
+  const float scale = score_scale(p, b, hk);
+  const float scale_log2 = scale * kLog2e;
+  const float softcap = p.softcap;
+
+  float o[kMT][kVT][4];
+  float m_run[kMT][2], l_run[kMT][2];
+#pragma unroll
+  for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+    for (int vt = 0; vt < kVT; ++vt) o[mi][vt][0] = o[mi][vt][1] = o[mi][vt][2] = o[mi][vt][3] = 0.f;
+    m_run[mi][0] = m_run[mi][1] = neg_inf();
+    l_run[mi][0] = l_run[mi][1] = 0.f;
+  }
+
+  if (n_end > n_begin) {
+    if constexpr (!kOnlyQv) load_k(n_end - 1);
+    if constexpr (kQv) load_v(n_end - 1);
+  }
+  cp_async_commit();
+
+  for (int n = n_end - 1; n >= n_begin; --n) {
+    cp_async_wait<0>();
+    __syncthreads();  // K[n] (with qv: V[n]) landed; every warp is done with V[n+1]
+    if constexpr (!kQv) {
+      load_v(n);
+      cp_async_commit();
+    }
+    float sacc[kMT][kNT][4];
+#pragma unroll
+    for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt) sacc[mi][nt][0] = sacc[mi][nt][1] = sacc[mi][nt][2] = sacc[mi][nt][3] = 0.f;
+    if constexpr (!kOnlyQv) gemm_abt<kMma, kD, kMT, kNT>(sQ + warp_row0 * smem_stride(kD), sK, sacc, lane);
+    if constexpr (kQv) gemm_abt<kMma, kDV, kMT, kNT>(sQV + warp_row0 * smem_stride(kDV), sV, sacc, lane);
+
+    // Scores in log2 units; masked keys -inf (only boundary blocks test).
+    const bool full = n * kBlockN >= full_begin && (n + 1) * kBlockN <= full_end;
+#pragma unroll
+    for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+      for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          float x = sacc[mi][nt][e];
+          x = kSoftcap ? apply_softcap(x * scale, softcap) * kLog2e : x * scale_log2;
+          if (!full && !key_visible(row_keys[mi][e / 2], n * kBlockN + nt * 8 + 2 * t4 + (e & 1))) x = neg_inf();
+          sacc[mi][nt][e] = x;
+        }
+
+    cp_async_wait<0>();
+    __syncthreads();  // V[n] landed; every warp is done with K[n]
+    if (n > n_begin) {
+      if constexpr (!kOnlyQv) load_k(n - 1);
+      cp_async_commit();
+    }
+
+    // Online softmax: rescale the running sum and output by exp2(m_old - m_new).
+    uint32_t pa[kMT][kNT / 2][4];
+#pragma unroll
+    for (int mi = 0; mi < kMT; ++mi) {
+#pragma unroll
+      for (int hf = 0; hf < 2; ++hf) {
+        float mx = neg_inf();
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt) mx = fmaxf(mx, fmaxf(sacc[mi][nt][2 * hf], sacc[mi][nt][2 * hf + 1]));
+        mx = quad_max(mx);
+        const float m_new = fmaxf(m_run[mi][hf], mx);
+        const float m_use = m_new == neg_inf() ? 0.f : m_new;  // a row with no key yet: avoid inf - inf
+        const float alpha = fast_exp2(m_run[mi][hf] - m_use);
+        m_run[mi][hf] = m_new;
+        float sum = 0.f;
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+          for (int e = 2 * hf; e < 2 * hf + 2; ++e) {
+            const float pe = fast_exp2(sacc[mi][nt][e] - m_use);
+            sacc[mi][nt][e] = pe;
+            sum += pe;
+          }
+        l_run[mi][hf] = l_run[mi][hf] * alpha + sum;
+#pragma unroll
+        for (int vt = 0; vt < kVT; ++vt) {
+          o[mi][vt][2 * hf] *= alpha;
+          o[mi][vt][2 * hf + 1] *= alpha;
+        }
+      }
+#pragma unroll
+      for (int kk = 0; kk < kNT / 2; ++kk) {
+        pa[mi][kk][0] = pack_half2<kMma>(sacc[mi][2 * kk][0], sacc[mi][2 * kk][1]);
+        pa[mi][kk][1] = pack_half2<kMma>(sacc[mi][2 * kk][2], sacc[mi][2 * kk][3]);
+        pa[mi][kk][2] = pack_half2<kMma>(sacc[mi][2 * kk + 1][0], sacc[mi][2 * kk + 1][1]);
+        pa[mi][kk][3] = pack_half2<kMma>(sacc[mi][2 * kk + 1][2], sacc[mi][2 * kk + 1][3]);
+      }
+    }
+    gemm_pv<kMma, kDV, kMT, kNT / 2>(pa, sV, o, lane);
+
+    if constexpr (kQv) {
+      if (n > n_begin) {
+        __syncthreads();  // every warp is done with V[n]
+        load_v(n - 1);
+        cp_async_commit();
+      }
+    }
+  }
+  cp_async_wait<0>();  // nothing in flight at exit (a tile with no key block still loaded Q)
+
+  // ---- epilogue: normalize, write out and LSE (or the split's partials)
+  const float vscale = value_scale(p, b, hk);
+#pragma unroll
+  for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      const float l = quad_sum(l_run[mi][hf]);
+      const int pi = row0 + warp_row0 + mi * 16 + g + 8 * hf;
+      if (pi >= rows_total) continue;
+      const int r = q_row(pi), hh = q_head(pi);
+      const float m = m_run[mi][hf] * kLn2;
+      const float sink = (kSinks && !kSplit) ? sink_logit(p, hh) : neg_inf();  // split: combine adds it
+      const RowFinal f = finish_row(m, l, sink);
+      const float os = f.out_scale * vscale;
+      if constexpr (kSplit) {
+        const int64_t row = split_row(p, s, b, r);
+        float* dst = ws + split_out_index(p, split, row, hh);
+#pragma unroll
+        for (int vt = 0; vt < kVT; ++vt) {
+          const int c = vt * 8 + 2 * t4;
+          if (c < p.dv) store_pair<kF32>(dst + c, o[mi][vt][2 * hf] * os, o[mi][vt][2 * hf + 1] * os);
+        }
+        if (t4 == 0) ws[split_lse_base(p) + split_lse_index(p, split, row, hh)] = f.lse;
+      } else {
+        uint16_t* dst = static_cast<uint16_t*>(p.out) + out_offset(p, s, b, r, hh);
+#pragma unroll
+        for (int vt = 0; vt < kVT; ++vt) {
+          const int c = vt * 8 + 2 * t4;
+          if (c < p.dv) store_pair<kOut>(dst + c, o[mi][vt][2 * hf] * os, o[mi][vt][2 * hf + 1] * os);
+        }
+        if (t4 == 0 && p.lse) p.lse[lse_offset(p, s, b, r, hh)] = f.lse;
+      }
+    }
+}
+
+}  // namespace fa3jit_k::sm80

@@ -1,0 +1,118 @@
+#include "dispatch/sm80_path.h"
+
+#include <cstdint>
+#include <string>
+
+#include "../../kernels/common/combine.cuh"
+#include "device/cuda_driver.h"
+#include "dispatch/sm80_specs.h"
+#include "fa3jit/error.h"
+#include "jit/jit.h"
+
+namespace fa3jit::detail {
+namespace {
+
+constexpr int64_t kMaxGridYZ = 65535;
+
+[[noreturn]] void not_supported(const std::string& what) {
+  throw Error(ErrorKind::NotSupported, what + " on the sm80 path");
+}
+
+// cp.async / 8-byte loads read 8-element chunks: every stride of a q / k /
+// v / qv view must be a multiple of 8 elements and the data aligned.
+void check_chunked(const char* name, const void* data, size_t elem_bytes, std::initializer_list<int64_t> strides) {
+  if (!data) return;
+  const size_t align = elem_bytes == 1 ? 8 : 16;
+  if (reinterpret_cast<uintptr_t>(data) % align != 0)
+    not_supported(std::string(name) + ": data must be " + std::to_string(align) + "-byte aligned");
+  for (int64_t s : strides)
+    if (s % 8 != 0)
+      not_supported(std::string(name) + ": strides (other than the last dim's) must be multiples of 8 elements, got " +
+                    std::to_string(s));
+}
+
+void check_grid(const fa3jit_k::AttnParams& p, int num_splits, bool pack_gqa) {
+  const int64_t heads = pack_gqa ? p.h_k : p.h;
+  if (heads > kMaxGridYZ) not_supported("h = " + std::to_string(heads) + " is more than 65535 heads");
+  if (int64_t(p.batch) * num_splits > kMaxGridYZ)
+    not_supported("batch * num_splits = " + std::to_string(int64_t(p.batch) * num_splits) + " is more than 65535");
+}
+
+}  // namespace
+
+void check_sm80_supports(const Plan& plan, const DeviceInfo& dev) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  if (dev.backend != Backend::CUDA) not_supported("device: " + dev.name + " is not a CUDA device");
+  if (dev.major < 8)
+    not_supported("device: sm_" + std::to_string(dev.major) + std::to_string(dev.minor) + " is below sm_80");
+  if (plan.in_dtype != DType::bf16 && plan.in_dtype != DType::f16 && plan.in_dtype != DType::fp8_e4m3)
+    not_supported(std::string("q dtype ") + dtype_name(plan.in_dtype) + " is not supported");
+  const DType want_out = plan.in_dtype == DType::fp8_e4m3 ? DType::bf16 : plan.in_dtype;
+  if (plan.out_dtype != want_out)
+    not_supported(std::string("out dtype ") + dtype_name(plan.out_dtype) + " (expected " + dtype_name(want_out) +
+                  ")");
+  if (p.d > 256) not_supported("d = " + std::to_string(p.d) + " is not supported yet (at most 256)");
+  if (p.dv > 256) not_supported("dv = " + std::to_string(p.dv) + " is not supported yet");
+  const size_t es = dtype_size(plan.in_dtype);
+  check_chunked("q", p.q, es, {p.q_batch_stride, p.q_row_stride, p.q_head_stride});
+  check_chunked("k", p.k, es, {p.k_batch_stride, p.k_row_stride, p.k_head_stride});
+  check_chunked("v", p.v, es, {p.v_batch_stride, p.v_row_stride, p.v_head_stride});
+  check_chunked("qv", p.qv, es, {p.qv_batch_stride, p.qv_row_stride, p.qv_head_stride});
+  const Sm80KernelKey key = sm80_key_for(plan, dev);
+  if (key.tile.block_m == 0)
+    not_supported("d = " + std::to_string(p.d) + ", dv = " + std::to_string(p.dv) +
+                  (key.qv || key.only_qv ? " with qv" : "") + ": the tile does not fit in " +
+                  std::to_string(dev.smem_per_block) + " bytes of shared memory");
+  check_grid(p, std::max(1, plan.num_splits_requested), plan.pack_gqa_requested == 1);
+}
+
+void run_sm80(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  check_grid(p, p.num_splits, p.pack_gqa != 0);
+  const Sm80KernelKey key = sm80_key_for(plan, dev);
+  if (key.tile.block_m == 0) check_sm80_supports(plan, dev);  // throws with the reason
+  const int hpack = key.pack_gqa ? p.h / p.h_k : 1;
+  const int64_t m_tiles = (int64_t(p.max_seqlen_q) * hpack + key.tile.block_m - 1) / key.tile.block_m;
+  if (p.batch == 0 || p.total_q == 0 || m_tiles == 0) return;  // no query row: nothing to write
+
+  cuda::set_device(dev.index);
+  const jit::Kernel& fwd = jit::get_kernel(sm80_fwd_spec(key), dev.index);
+  const jit::Kernel* combine = key.split ? &jit::get_kernel(combine_spec(key.arch, plan.out_dtype), dev.index) : nullptr;
+
+  const cuda::Driver& drv = cuda::require_driver();
+  CUdeviceptr ws = 0;
+  if (key.split) {
+    const size_t bytes = size_t(fa3jit_k::split_workspace_floats(p)) * sizeof(float);
+    FA3JIT_CU(drv.cuMemAllocAsync(&ws, bytes, stream));
+  }
+  fa3jit_k::AttnParams params = p;
+  float* ws_ptr = reinterpret_cast<float*>(ws);
+  void* args[] = {&params, &ws_ptr};
+  jit::LaunchConfig cfg;
+  cfg.grid[0] = unsigned(m_tiles);
+  cfg.grid[1] = unsigned(key.pack_gqa ? p.h_k : p.h);
+  cfg.grid[2] = unsigned(p.batch * (key.split ? p.num_splits : 1));
+  cfg.block[0] = unsigned(32 * key.tile.warps);
+  cfg.dynamic_smem = size_t(sm80_smem_bytes(key));
+  cfg.stream = stream;
+  try {
+    jit::launch(fwd, cfg, args);
+    if (combine) {
+      jit::LaunchConfig cc;
+      cc.grid[0] = unsigned((p.max_seqlen_q + fa3jit_k::kCombineRows - 1) / fa3jit_k::kCombineRows);
+      cc.grid[1] = unsigned(p.h);
+      cc.grid[2] = unsigned(p.batch);
+      cc.block[0] = unsigned(fa3jit_k::kCombineThreads);
+      cc.stream = stream;
+      const float* ws_const = ws_ptr;
+      void* cargs[] = {&params, &ws_const};
+      jit::launch(*combine, cc, cargs);
+    }
+  } catch (...) {
+    if (ws) drv.cuMemFreeAsync(ws, stream);
+    throw;
+  }
+  if (ws) FA3JIT_CU(drv.cuMemFreeAsync(ws, stream));
+}
+
+}  // namespace fa3jit::detail

@@ -1,0 +1,153 @@
+#include "dispatch/sm80_specs.h"
+
+#include <algorithm>
+
+#include "../../kernels/sm80/tile_config.cuh"
+
+namespace fa3jit::detail {
+namespace k = fa3jit_k::sm80;
+
+namespace {
+
+const char* mask_name(int mask) {
+  switch (mask) {
+    case k::kMaskCausal: return "causal";
+    case k::kMaskLocal: return "local";
+    default: return "nomask";
+  }
+}
+
+int flags_of(const Sm80KernelKey& key) {
+  int f = 0;
+  if (key.paged) f |= k::kFlagPaged;
+  if (key.softcap) f |= k::kFlagSoftcap;
+  if (key.sinks) f |= k::kFlagSinks;
+  if (key.qv) f |= k::kFlagQv;
+  if (key.only_qv) f |= k::kFlagOnlyQv;
+  if (key.split) f |= k::kFlagSplit;
+  if (key.pack_gqa) f |= k::kFlagPackGqa;
+  return f;
+}
+
+}  // namespace
+
+std::string Sm80KernelKey::describe() const {
+  std::string s = "sm80 fwd sm_" + std::to_string(arch) + " " + dtype_name(dtype) + " d" + std::to_string(d) +
+                  "/dv" + std::to_string(dv) + " " + mask_name(mask);
+  if (paged) s += " paged";
+  if (varlen) s += " varlen";
+  if (softcap) s += " softcap";
+  if (sinks) s += " sinks";
+  if (only_qv) s += " only_qv";
+  else if (qv) s += " qv";
+  if (split) s += " split";
+  if (pack_gqa) s += " pack_gqa";
+  s += " tile " + std::to_string(tile.block_m) + "x" + std::to_string(tile.block_n) + " w" +
+       std::to_string(tile.warps);
+  return s;
+}
+
+int sm80_padded_dim(int d) { return std::max(32, (d + 31) / 32 * 32); }
+
+int sm80_default_smem(int arch) {
+  if (arch == 80 || arch == 87) return 163 * 1024;
+  if (arch == 90 || arch == 100) return 227 * 1024;
+  return 99 * 1024;
+}
+
+Sm80Tile sm80_choose_tile(int d_pad, int dv_pad, bool has_qv, int smem_limit) {
+  const int dmax = std::max(d_pad, dv_pad);
+  // Preferred first; a warp holds 16 rows per m-tile, at most 2 m-tiles
+  // (register budget: O is 16 x dv fp32 per m-tile).
+  std::vector<Sm80Tile> order;
+  if (dmax <= 64) order = {{128, 64, 4}, {64, 64, 4}, {64, 32, 4}};
+  else if (dmax <= 128) order = {{128, 64, 8}, {64, 64, 4}, {64, 32, 4}};
+  else order = {{128, 64, 8}, {64, 64, 4}, {64, 32, 4}};
+  for (const Sm80Tile& t : order)
+    if (k::fwd_smem_bytes(d_pad, dv_pad, t.block_m, t.block_n, has_qv) <= smem_limit) return t;
+  return Sm80Tile{0, 0, 0};
+}
+
+int sm80_smem_bytes(const Sm80KernelKey& key) {
+  return k::fwd_smem_bytes(key.d, key.dv, key.tile.block_m, key.tile.block_n, key.qv || key.only_qv);
+}
+
+Sm80KernelKey sm80_key_for(const Plan& plan, const DeviceInfo& dev) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  Sm80KernelKey key;
+  key.arch = dev.major * 10 + dev.minor;
+  key.dtype = plan.in_dtype;
+  key.d = sm80_padded_dim(p.d);
+  key.dv = sm80_padded_dim(p.dv);
+  const bool local = p.window_left >= 0 || (!p.is_causal && p.window_right >= 0) || p.attention_chunk > 0;
+  key.mask = local ? k::kMaskLocal : (p.is_causal ? k::kMaskCausal : k::kMaskNone);
+  key.paged = p.page_table != nullptr;
+  key.varlen = p.cu_seqlens_q != nullptr || p.cu_seqlens_k != nullptr || p.seqused_q != nullptr ||
+               p.seqused_k != nullptr;
+  key.softcap = p.softcap > 0.f;
+  key.sinks = p.sinks != nullptr;
+  key.only_qv = p.only_qv != 0;
+  key.qv = p.qv != nullptr && !key.only_qv;
+  key.split = p.num_splits > 1;
+  key.pack_gqa = p.pack_gqa != 0 && p.h != p.h_k;
+  key.tile = sm80_choose_tile(key.d, key.dv, key.qv || key.only_qv, dev.smem_per_block);
+  return key;
+}
+
+jit::KernelSpec sm80_fwd_spec(const Sm80KernelKey& key) {
+  jit::KernelSpec spec;
+  spec.entry_file = "sm80/fwd.cu";
+  spec.kernel_name = "fa3jit_k::sm80::fwd_kernel<" + std::to_string(key.d) + ", " + std::to_string(key.dv) + ", " +
+                     std::to_string(key.tile.block_m) + ", " + std::to_string(key.tile.block_n) + ", " +
+                     std::to_string(key.tile.warps) + ", " + std::to_string(int(key.dtype)) + ", " +
+                     std::to_string(key.mask) + ", " + std::to_string(flags_of(key)) + ">";
+  spec.arch = key.arch;
+  spec.arch_specific = false;  // mma.sync / cp.async run on every sm_80+
+  return spec;
+}
+
+jit::KernelSpec combine_spec(int arch, DType out_dtype) {
+  jit::KernelSpec spec;
+  spec.entry_file = "combine.cu";
+  spec.kernel_name = "fa3jit_k::combine_splits<" + std::to_string(int(out_dtype)) + ">";
+  spec.arch = arch;
+  return spec;
+}
+
+std::vector<jit::KernelSpec> sm80_warmup_specs(int arch) {
+  std::vector<jit::KernelSpec> specs;
+  const int smem = sm80_default_smem(arch);
+  auto add = [&](Sm80KernelKey key) {
+    key.arch = arch;
+    key.tile = sm80_choose_tile(key.d, key.dv, key.qv || key.only_qv, smem);
+    if (key.tile.block_m > 0) specs.push_back(sm80_fwd_spec(key));
+  };
+  for (DType dt : {DType::bf16, DType::f16}) {
+    for (int d : {64, 128, 256}) {
+      for (int mask : {int(k::kMaskNone), int(k::kMaskCausal)}) {
+        Sm80KernelKey key;
+        key.dtype = dt;
+        key.d = key.dv = d;
+        key.mask = mask;
+        add(key);
+      }
+    }
+    // Decode on a paged cache: split-KV, GQA packed, causal.
+    for (int d : {64, 128}) {
+      Sm80KernelKey key;
+      key.dtype = dt;
+      key.d = key.dv = d;
+      key.mask = k::kMaskCausal;
+      key.paged = true;
+      key.split = true;
+      key.pack_gqa = true;
+      add(key);
+      key.split = false;
+      add(key);
+    }
+    specs.push_back(combine_spec(arch, dt));
+  }
+  return specs;
+}
+
+}  // namespace fa3jit::detail
