@@ -40,7 +40,12 @@ namespace fa3jit::cuda {
   X(cuFuncGetAttribute)                 \
   X(cuLaunchKernel)                     \
   X(cuLaunchKernelEx)                   \
-  X(cuOccupancyMaxActiveBlocksPerMultiprocessor)
+  X(cuOccupancyMaxActiveBlocksPerMultiprocessor) \
+  X(cuEventCreate)                      \
+  X(cuEventRecord)                      \
+  X(cuEventSynchronize)                 \
+  X(cuEventElapsedTime)                 \
+  X(cuEventDestroy)
 
 struct Driver {
 #define FA3JIT_DECLARE_FN(name) decltype(&::name) name = nullptr;
