@@ -27,3 +27,20 @@ __global__ void fa3jit_selftest_add(float* x, int n) {
 }
 
 }  // namespace fa3jit_k
+
+#ifdef FA3JIT_SELFTEST_CCCL
+// Checks that CCCL's cuda::ptx (what the Hopper kernels use for mbarriers,
+// TMA and fences) is found and compiles under NVRTC for sm_90a.
+#include <cuda/ptx>
+
+namespace fa3jit_k {
+template <int N>
+__global__ void fa3jit_selftest_cccl(unsigned* out) {
+  __shared__ unsigned long long barrier;
+  if (threadIdx.x == 0) cuda::ptx::mbarrier_init(&barrier, N);
+  cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);
+  __syncthreads();
+  if (threadIdx.x == 0) out[0] = N;
+}
+}  // namespace fa3jit_k
+#endif
