@@ -70,6 +70,15 @@ Tensor describe(const Array& a, const char* name, const StorageOverride& storage
     t.shape[i] = int64_t(a.shape(size_t(i)));
     t.stride[i] = int64_t(a.stride(size_t(i)));  // nanobind counts strides in elements
   }
+  // An empty array addresses no memory, and exporters report any strides
+  // for it (numpy: all 0): give it the contiguous ones, as make_tensor does.
+  if (t.numel() == 0) {
+    int64_t st = 1;
+    for (int i = t.ndim - 1; i >= 0; --i) {
+      t.stride[i] = st;
+      st *= t.shape[i];
+    }
+  }
   t.device = to_device(a.device_type(), a.device_id(), name);
   return t;
 }
