@@ -43,6 +43,8 @@ struct GateCase {
   const char* reason;  // a part of explain_support's answer
 };
 
+void PrintTo(const GateCase& c, std::ostream* os) { *os << c.label; }
+
 class DeviceGate : public ::testing::TestWithParam<GateCase> {};
 
 TEST_P(DeviceGate, DecidesAndExplains) {
