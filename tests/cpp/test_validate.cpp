@@ -473,6 +473,26 @@ TEST(ValidateValid, GpuMetadataUncheckedNeedsNoDriver) {
   EXPECT_EQ(ok(paged.a).params.max_seqlen_k, 12);  // the page capacity bounds every length
 }
 
+TEST(ValidateValid, GpuFixedLengthNeedsNoMetadata) {
+  ArgBuffers s;
+  make_4d(s, 2, 3, 5);
+  on_device(s.a, kCuda0);  // check_metadata on, but there is nothing to read
+  const auto& p = ok(s.a).params;
+  EXPECT_EQ(p.max_seqlen_q, 3);
+  EXPECT_EQ(p.max_seqlen_k, 5);
+}
+
+TEST(ValidateValid, DefaultMaxSeqlenCountsRealRowsOnly) {
+  ArgBuffers s;
+  make_varlen(s, {2, 5}, {6, 3});
+  s.a.seqused_q = s.ints({2, 1});
+  s.a.seqused_k = s.ints({1, 3});
+  const auto& p = ok(s.a).params;
+  EXPECT_EQ(p.max_seqlen_q, 2);
+  EXPECT_EQ(p.max_seqlen_k, 3);
+  EXPECT_EQ(p.seqused_q, s.a.seqused_q.data);
+}
+
 TEST(ValidateValid, MadeProblemsValidate) {
   // The shared test problems (scattered pages, seqused, qv, descale, sinks)
   // are valid input.
@@ -992,6 +1012,17 @@ TEST(ValidateMetadataValues, UnreadableMetadataNeedsMaxSeqlen) {
   expect_error(s.a, kValue, {"max_seqlen_q is required", "check_metadata is false"});
   s.a.max_seqlen_q = 3;
   expect_error(s.a, kValue, {"max_seqlen_k is required", "check_metadata is false"});
+}
+
+TEST(ValidateMetadataValues, MusaMetadataCannotBeChecked) {
+  ArgBuffers s;
+  make_varlen(s, {2, 3}, {2, 3});
+  on_device(s.a, {DeviceType::MUSA, 0});
+  expect_error(s.a, kUnsupported, {"check_metadata on musa:0"});
+  s.a.check_metadata = false;
+  s.a.max_seqlen_q = 3;
+  s.a.max_seqlen_k = 3;
+  ok(s.a);  // dispatch, not validation, decides whether MUSA can run it
 }
 
 TEST(ValidateMetadataValues, GpuMetadataWithoutDriverIsARuntimeError) {
