@@ -108,7 +108,8 @@ void expect_error_of(F&& call, ErrorKind kind, std::initializer_list<const char*
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_EQ(int(e.kind()), int(kind)) << msg;
-    for (const char* part : parts) EXPECT_NE(msg.find(part), std::string::npos) << "message \"" << msg << "\" lacks \"" << part << "\"";
+    for (const char* part : parts)
+      EXPECT_NE(msg.find(part), std::string::npos) << "message \"" << msg << "\" lacks \"" << part << "\"";
   }
 }
 
