@@ -1,0 +1,167 @@
+#include "testing/run_problem.h"
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "device/cuda_driver.h"
+#include "fa3jit/error.h"
+
+namespace fa3jit::testing {
+namespace {
+
+// One device allocation, freed on destruction.
+struct DeviceBuffer {
+  CUdeviceptr ptr = 0;
+  size_t bytes = 0;
+  explicit DeviceBuffer(size_t n) : bytes(n) {
+    FA3JIT_CU(cuda::require_driver().cuMemAlloc(&ptr, n == 0 ? 16 : n));
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (ptr) cuda::require_driver().cuMemFree(ptr);
+  }
+};
+
+size_t tensor_bytes(const Tensor& t) { return size_t(t.numel()) * dtype_size(t.dtype); }
+
+// The problem's arguments with every tensor copied to device memory.
+class DeviceArgs {
+ public:
+  DeviceArgs(const Problem& problem, const Device& device, const RunOptions& options) : device_(device) {
+    cuda::set_device(device.index);
+    args_ = problem.args();
+    if (options.pack_gqa) args_.pack_gqa = options.pack_gqa;
+    if (options.num_splits) args_.num_splits = *options.num_splits;
+    for (Tensor* t : {&args_.q, &args_.k, &args_.v, &args_.cu_seqlens_q, &args_.cu_seqlens_k, &args_.seqused_q,
+                      &args_.seqused_k, &args_.page_table, &args_.qv, &args_.q_descale, &args_.k_descale,
+                      &args_.v_descale, &args_.sinks, &args_.out, &args_.softmax_lse})
+      upload(*t);
+    poison();
+  }
+  VarlenArgs& args() { return args_; }
+
+  // Every byte of the caller-provided out / lse set to 0xFF (NaN).
+  void poison() {
+    const cuda::Driver& d = cuda::require_driver();
+    for (const Tensor* t : {&args_.out, &args_.softmax_lse})
+      if (t->defined()) FA3JIT_CU(d.cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(t->data), 0xFF, tensor_bytes(*t), nullptr));
+    FA3JIT_CU(d.cuStreamSynchronize(nullptr));
+  }
+
+ private:
+  void upload(Tensor& t) {
+    if (!t.defined()) return;
+    auto buf = std::make_unique<DeviceBuffer>(tensor_bytes(t));
+    if (buf->bytes) FA3JIT_CU(cuda::require_driver().cuMemcpyHtoD(buf->ptr, t.data, buf->bytes));
+    t.data = reinterpret_cast<void*>(buf->ptr);
+    t.device = device_;
+    buffers_.push_back(std::move(buf));
+  }
+
+  Device device_;
+  VarlenArgs args_;
+  std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
+};
+
+HostTensor shape_like(const Tensor& t) {
+  return HostTensor(t.dtype, std::vector<int64_t>(t.shape.begin(), t.shape.begin() + t.ndim));
+}
+
+HostTensor download(const Tensor& t) {
+  if (!t.defined()) return HostTensor();
+  HostTensor h = shape_like(t);
+  if (h.nbytes()) FA3JIT_CU(cuda::require_driver().cuMemcpyDtoH(h.data(), reinterpret_cast<CUdeviceptr>(t.data), h.nbytes()));
+  return h;
+}
+
+HostTensor host_copy(const HostTensor& src) {
+  if (src.empty()) return HostTensor();
+  HostTensor h(src.dtype(), src.shape());
+  std::memcpy(h.data(), src.data(), src.nbytes());
+  return h;
+}
+
+HostTensor host_copy_of_view(const Tensor& t) {
+  if (!t.defined()) return HostTensor();
+  HostTensor h = shape_like(t);
+  std::memcpy(h.data(), t.data, h.nbytes());
+  return h;
+}
+
+RunOutput run_cpu(const Problem& problem, KernelPath path, const RunOptions& options) {
+  VarlenArgs args = problem.args();
+  if (options.pack_gqa) args.pack_gqa = options.pack_gqa;
+  if (options.num_splits) args.num_splits = *options.num_splits;
+  args.path = path;
+  RunOutput r;
+  r.out = host_copy(problem.out);
+  r.lse = host_copy(problem.lse);
+  args.out = r.out.view();
+  args.softmax_lse = r.lse.view();
+  const VarlenResult res = flash_attn_varlen(args);
+  if (problem.out.empty()) r.out = host_copy_of_view(res.out);
+  if (problem.lse.empty()) r.lse = host_copy_of_view(res.softmax_lse);
+  return r;
+}
+
+}  // namespace
+
+RunOutput run_problem(const Problem& problem, const Device& device, KernelPath path) {
+  return run_problem(problem, device, path, RunOptions{});
+}
+
+RunOutput run_problem(const Problem& problem, const Device& device, KernelPath path, const RunOptions& options) {
+  if (device.type == DeviceType::CPU) return run_cpu(problem, path, options);
+  if (device.type != DeviceType::CUDA)
+    throw Error(ErrorKind::NotSupported, "run_problem: device " + device_name(device) + " is not supported");
+  DeviceArgs dev(problem, device, options);
+  dev.args().path = path;
+  const VarlenResult res = flash_attn_varlen(dev.args(), nullptr);
+  FA3JIT_CU(cuda::require_driver().cuStreamSynchronize(nullptr));
+  RunOutput r;
+  r.out = download(res.out);
+  r.lse = download(res.softmax_lse);
+  return r;
+}
+
+double time_problem_ms(const Problem& problem, const Device& device, KernelPath path, int warmup, int iters) {
+  if (iters < 1) throw Error(ErrorKind::InvalidValue, "time_problem_ms: iters must be >= 1, got " + std::to_string(iters));
+  if (device.type == DeviceType::CPU) {
+    for (int i = 0; i < warmup; ++i) run_cpu(problem, path, {});
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i) run_cpu(problem, path, {});
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters;
+  }
+  if (device.type != DeviceType::CUDA)
+    throw Error(ErrorKind::NotSupported, "time_problem_ms: device " + device_name(device) + " is not supported");
+  DeviceArgs dev(problem, device, RunOptions{});
+  VarlenArgs& args = dev.args();
+  args.path = path;
+  const cuda::Driver& d = cuda::require_driver();
+  flash_attn_varlen(args, nullptr);  // checks the metadata once (and compiles)
+  args.check_metadata = false;       // then times the kernels alone
+  for (int i = 0; i < warmup; ++i) flash_attn_varlen(args, nullptr);
+  CUevent start = nullptr, stop = nullptr;
+  FA3JIT_CU(d.cuEventCreate(&start, CU_EVENT_DEFAULT));
+  FA3JIT_CU(d.cuEventCreate(&stop, CU_EVENT_DEFAULT));
+  float ms = 0.f;
+  try {
+    FA3JIT_CU(d.cuEventRecord(start, nullptr));
+    for (int i = 0; i < iters; ++i) flash_attn_varlen(args, nullptr);
+    FA3JIT_CU(d.cuEventRecord(stop, nullptr));
+    FA3JIT_CU(d.cuEventSynchronize(stop));
+    FA3JIT_CU(d.cuEventElapsedTime(&ms, start, stop));
+  } catch (...) {
+    d.cuEventDestroy(start);
+    d.cuEventDestroy(stop);
+    throw;
+  }
+  d.cuEventDestroy(start);
+  d.cuEventDestroy(stop);
+  return double(ms) / iters;
+}
+
+}  // namespace fa3jit::testing

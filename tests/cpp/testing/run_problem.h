@@ -1,0 +1,33 @@
+// Runs a testing::Problem through fa3jit::flash_attn_varlen on a device and
+// kernel path, returning host copies of out / LSE; and times it. Used by the
+// GPU tests and the `fa3jit check` / `fa3jit bench` commands.
+#pragma once
+#include <optional>
+
+#include "fa3jit/args.h"
+#include "testing/host_tensor.h"
+#include "testing/problem.h"
+
+namespace fa3jit::testing {
+
+struct RunOutput {
+  HostTensor out, lse;  // lse empty unless the problem asks for it
+};
+
+// Choices beyond the ProblemConfig (scheduling knobs of VarlenArgs).
+struct RunOptions {
+  std::optional<bool> pack_gqa;       // VarlenArgs::pack_gqa
+  std::optional<int> num_splits;      // overrides cfg.num_splits
+};
+
+// CPU: runs on copies of the problem's (poisoned) out / lse buffers.
+// CUDA: uploads every buffer, poisons out / lse on the device (0xFF), runs
+// on the default stream, downloads. Throws fa3jit::Error as the library does.
+RunOutput run_problem(const Problem& problem, const Device& device, KernelPath path);
+RunOutput run_problem(const Problem& problem, const Device& device, KernelPath path, const RunOptions& options);
+
+// Mean milliseconds of one call after `warmup` calls (CUDA: cuEvent timing
+// over `iters` back-to-back calls with the metadata check off; CPU: wall time).
+double time_problem_ms(const Problem& problem, const Device& device, KernelPath path, int warmup, int iters);
+
+}  // namespace fa3jit::testing
