@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cpu/cpu_backend.h"
@@ -80,7 +81,7 @@ std::string dtype_dim_name(const ::testing::TestParamInfo<std::tuple<DType, int>
   return std::string(dtype_name(std::get<0>(info.param))) + "_d" + std::to_string(std::get<1>(info.param));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDims, CpuDtypeHeadDim,
+INSTANTIATE_TEST_SUITE_P(CpuAllDims, CpuDtypeHeadDim,
                          ::testing::Combine(::testing::Values(DType::f32, DType::f16, DType::bf16, DType::fp8_e4m3),
                                             ::testing::Range(8, 257, 8)),
                          dtype_dim_name);
@@ -243,7 +244,7 @@ TEST_P(CpuPagedGqa, MatchesReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(PagesAndGroups, CpuPagedGqa,
+INSTANTIATE_TEST_SUITE_P(CpuPagesAndGroups, CpuPagedGqa,
                          ::testing::Combine(::testing::Values(0, 1, 3, 16, 64), ::testing::Values(1, 4, 8)));
 
 TEST(CpuLayout, Seqused) {
@@ -421,6 +422,20 @@ TEST(CpuThreadPool, NestedLoopRunsInline) {
   std::atomic<int> inner{0};
   pool.parallel_for(8, [&](int64_t) { pool.parallel_for(5, [&](int64_t) { inner.fetch_add(1); }); });
   EXPECT_EQ(inner.load(), 40);
+}
+
+TEST(CpuThreadPool, ConcurrentCallersGetCorrectResults) {
+  // A second caller finds the pool busy and runs inline; both must be right.
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 3; ++t)
+    callers.emplace_back([t] {
+      ProblemConfig c = small(DType::bf16, 64, 64, uint64_t(1500 + t));
+      c.max_len = 100;
+      c.causal = t == 1;
+      c.num_splits = 1 + t;
+      expect_matches_reference(c);
+    });
+  for (auto& c : callers) c.join();
 }
 
 TEST(CpuThreadPool, NumThreadsFromEnvironment) {
