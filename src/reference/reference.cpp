@@ -56,8 +56,9 @@ void attend_head(const VarlenArgs& a, const Layout& L, int b, int hh, const Roun
   const bool use_qk = !a.only_qv;
   const bool use_qv = a.qv.defined();
 
-  const T scale = a.softmax_scale ? T(*a.softmax_scale)
-                                  : T(1) / std::sqrt(T(a.only_qv ? dv : d));
+  // Default scale: 1/sqrt of the score's dot-product length (upstream FA3).
+  const int score_dim = a.only_qv ? dv : (use_qv ? d + dv : d);
+  const T scale = a.softmax_scale ? T(*a.softmax_scale) : T(1) / std::sqrt(T(score_dim));
   const T q_descale = a.q_descale.defined() ? T(detail::read_2d(a.q_descale, b, hk)) : T(1);
   const T k_descale = a.k_descale.defined() ? T(detail::read_2d(a.k_descale, b, hk)) : T(1);
   const T v_descale = a.v_descale.defined() ? T(detail::read_2d(a.v_descale, b, hk)) : T(1);

@@ -42,7 +42,10 @@ void apply_options(const VarlenArgs& a, const Layout& L, Plan& plan) {
   p.attention_chunk = a.attention_chunk;
   p.softcap = a.softcap;
   p.only_qv = a.only_qv ? 1 : 0;
-  p.softmax_scale = a.softmax_scale ? *a.softmax_scale : 1.0f / std::sqrt(float(a.only_qv ? L.dv : L.d));
+  // Default as upstream FlashAttention-3 (sglang's drop-in): 1/sqrt(d), with qv
+  // 1/sqrt(d + dv) (the score has both terms), with only_qv 1/sqrt(dv).
+  const int score_dim = a.only_qv ? L.dv : (a.qv.defined() ? L.d + L.dv : L.d);
+  p.softmax_scale = a.softmax_scale ? *a.softmax_scale : 1.0f / std::sqrt(float(score_dim));
   plan.num_splits_requested = a.num_splits;
   p.num_splits = a.num_splits > 0 ? a.num_splits : 1;
   plan.pack_gqa_requested = a.pack_gqa ? (*a.pack_gqa ? 1 : 0) : -1;

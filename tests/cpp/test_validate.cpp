@@ -358,6 +358,14 @@ TEST(ValidateValid, ScalarsAndScheduling) {
   EXPECT_FLOAT_EQ(plan.params.softmax_scale, 0.5f);
 }
 
+TEST(ValidateValid, QvDefaultScaleCountsBothTerms) {
+  // Upstream FA3 (sglang's drop-in): with qv the score is q.k + qv.v, scale 1/sqrt(d + dv).
+  ArgBuffers s;
+  make_varlen(s, {3}, {5}, {.h = 4, .h_k = 1, .d = 64, .dv = 512});
+  s.a.qv = s.add(DType::bf16, {3, 4, 512});
+  EXPECT_FLOAT_EQ(ok(s.a).params.softmax_scale, 1.f / std::sqrt(576.f));
+}
+
 TEST(ValidateValid, OnlyQvScaleUsesDv) {
   ArgBuffers s;
   make_varlen(s, {3}, {5}, {.h = 4, .h_k = 1, .d = 64, .dv = 512});
