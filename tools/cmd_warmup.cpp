@@ -51,7 +51,7 @@ std::vector<fa3jit::DType> parse_dtypes(const std::string& text) {
 std::vector<jit::KernelSpec> sm80_family(const jit::WarmupFilter& f) {
   namespace d = fa3jit::detail;
   if (f.arch < 80) return {};
-  if (f.all_common && f.head_dims.empty() && f.dtypes.empty() && f.causal < 0) return d::sm80_warmup_specs(f.arch);
+  if (f.all_common) return d::sm80_warmup_specs(f.arch);
   std::vector<jit::KernelSpec> specs;
   const std::vector<int> dims = f.head_dims.empty() ? std::vector<int>{128} : f.head_dims;
   const std::vector<fa3jit::DType> dtypes =
@@ -85,9 +85,9 @@ int cmd_warmup(int argc, char** argv) {
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   Options opts("warmup",
                {{"arch", "SM", "target arch: 80, 86, 89, 90 (default: GPU 0's, else 90)"},
-                {"all-common", "", "every common specialization of each kernel family"},
-                {"d", "LIST", "head dims, e.g. 64,128 (default: the families' common ones)"},
-                {"dtype", "LIST", "input dtypes: bf16,fp16,fp8 (default: all)"},
+                {"all-common", "", "every common specialization of each kernel family (no shape options)"},
+                {"d", "LIST", "head dims, e.g. 64,128 (default: 128)"},
+                {"dtype", "LIST", "input dtypes, e.g. bf16,fp16 (default: bf16,fp16)"},
                 {"causal", "", "causal specializations only"},
                 {"non-causal", "", "non-causal specializations only"},
                 {"jobs", "N", "compiles run in parallel (default: " + std::to_string(std::min(hw, 8u)) + ")"},
@@ -109,6 +109,10 @@ int cmd_warmup(int argc, char** argv) {
   if (opts.has("causal") && opts.has("non-causal"))
     throw Error(ErrorKind::InvalidValue, "--causal and --non-causal exclude each other (give neither for both)");
   filter.causal = opts.has("causal") ? 1 : opts.has("non-causal") ? 0 : -1;
+  if (filter.all_common && (opts.has("d") || opts.has("dtype") || filter.causal >= 0))
+    throw Error(ErrorKind::InvalidValue,
+                "--all-common takes no shape options (--d, --dtype, --causal, --non-causal): it warms every "
+                "common specialization; give the shapes alone to warm just those");
   const int jobs = opts.get_int("jobs", int(std::min(hw, 8u)), 1);
 
   jit::add_warmup_source("sm80", &sm80_family);
@@ -118,7 +122,7 @@ int cmd_warmup(int argc, char** argv) {
     std::printf("%zu specializations for sm_%d\n", items.size(), filter.arch);
     return 0;
   }
-  std::printf("warming %zu kernel specializations for sm_%d into %s (NVRTC %s, %d jobs)\n", items.size(),
+  std::printf("warming %zu kernel specializations for sm_%d into %s (NVRTC %s, jobs %d)\n", items.size(),
               filter.arch, jit::cache_dir().c_str(), jit::nvrtc_version().c_str(), jobs);
 
   std::vector<Outcome> outcomes(items.size());
