@@ -1,5 +1,6 @@
 #include "testing/run_problem.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -39,6 +40,8 @@ class DeviceArgs {
                       &args_.seqused_k, &args_.page_table, &args_.qv, &args_.q_descale, &args_.k_descale,
                       &args_.v_descale, &args_.sinks, &args_.out, &args_.softmax_lse})
       upload(*t);
+    if ((options.out_head_pad > 0 || options.out_row_pad > 0) && args_.out.defined() && args_.out.ndim == 3)
+      pad_out(options.out_head_pad, options.out_row_pad);
     poison();
   }
   VarlenArgs& args() { return args_; }
@@ -46,22 +49,68 @@ class DeviceArgs {
   // Every byte of the caller-provided out / lse set to 0xFF (NaN).
   void poison() {
     const cuda::Driver& d = cuda::require_driver();
-    for (const Tensor* t : {&args_.out, &args_.softmax_lse})
-      if (t->defined()) FA3JIT_CU(d.cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(t->data), 0xFF, tensor_bytes(*t), nullptr));
+    if (args_.out.defined())
+      FA3JIT_CU(d.cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(args_.out.data), 0xFF, out_bytes_, nullptr));
+    if (args_.softmax_lse.defined())
+      FA3JIT_CU(d.cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(args_.softmax_lse.data), 0xFF,
+                                  tensor_bytes(args_.softmax_lse), nullptr));
     FA3JIT_CU(d.cuStreamSynchronize(nullptr));
   }
 
+  // The caller's out as a contiguous host tensor; `gaps_untouched` tells
+  // whether the bytes of a padded buffer outside the view are still poison.
+  HostTensor download_out(bool& gaps_untouched) const {
+    const Tensor& t = args_.out;
+    if (!t.defined()) return HostTensor();
+    std::vector<uint8_t> raw(out_bytes_);
+    FA3JIT_CU(cuda::require_driver().cuMemcpyDtoH(raw.data(), reinterpret_cast<CUdeviceptr>(t.data), raw.size()));
+    HostTensor h(t.dtype, std::vector<int64_t>(t.shape.begin(), t.shape.begin() + t.ndim));
+    if (!padded_) {
+      std::memcpy(h.data(), raw.data(), h.nbytes());
+      return h;
+    }
+    const size_t es = dtype_size(t.dtype), row_bytes = size_t(t.shape[2]) * es;
+    std::vector<bool> covered(raw.size(), false);
+    for (int64_t r = 0; r < t.shape[0]; ++r)
+      for (int64_t hh = 0; hh < t.shape[1]; ++hh) {
+        const size_t src = size_t(r * t.stride[0] + hh * t.stride[1]) * es;
+        std::memcpy(static_cast<uint8_t*>(h.data()) + size_t(r * t.shape[1] + hh) * row_bytes, raw.data() + src, row_bytes);
+        std::fill(covered.begin() + long(src), covered.begin() + long(src + row_bytes), true);
+      }
+    gaps_untouched = true;
+    for (size_t i = 0; i < raw.size(); ++i)
+      if (!covered[i] && raw[i] != 0xFF) gaps_untouched = false;
+    return h;
+  }
+
  private:
+  // Replaces the (3-D) out buffer by a strided view into a bigger one.
+  void pad_out(int head_pad, int row_pad) {
+    Tensor& t = args_.out;
+    const int64_t head_stride = t.shape[2] + head_pad, row_stride = t.shape[1] * head_stride + row_pad;
+    out_bytes_ = size_t(std::max<int64_t>(1, t.shape[0]) * row_stride) * dtype_size(t.dtype);
+    auto buf = std::make_unique<DeviceBuffer>(out_bytes_);
+    t.data = reinterpret_cast<void*>(buf->ptr);
+    t.stride[0] = row_stride;
+    t.stride[1] = head_stride;
+    t.stride[2] = 1;
+    buffers_.push_back(std::move(buf));
+    padded_ = true;
+  }
+
   void upload(Tensor& t) {
     if (!t.defined()) return;
     auto buf = std::make_unique<DeviceBuffer>(tensor_bytes(t));
     if (buf->bytes) FA3JIT_CU(cuda::require_driver().cuMemcpyHtoD(buf->ptr, t.data, buf->bytes));
     t.data = reinterpret_cast<void*>(buf->ptr);
     t.device = device_;
+    if (&t == &args_.out) out_bytes_ = buf->bytes;
     buffers_.push_back(std::move(buf));
   }
 
   Device device_;
+  size_t out_bytes_ = 0;
+  bool padded_ = false;
   VarlenArgs args_;
   std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
 };
@@ -122,7 +171,7 @@ RunOutput run_problem(const Problem& problem, const Device& device, KernelPath p
   const VarlenResult res = flash_attn_varlen(dev.args(), nullptr);
   FA3JIT_CU(cuda::require_driver().cuStreamSynchronize(nullptr));
   RunOutput r;
-  r.out = download(res.out);
+  r.out = dev.args().out.defined() ? dev.download_out(r.out_gaps_untouched) : download(res.out);
   r.lse = download(res.softmax_lse);
   return r;
 }

@@ -11,13 +11,17 @@
 namespace fa3jit::testing {
 
 struct RunOutput {
-  HostTensor out, lse;  // lse empty unless the problem asks for it
+  HostTensor out, lse;  // lse empty unless the problem asks for it (out contiguous)
+  bool out_gaps_untouched = true;  // with padded out strides: the gaps are still poison
 };
 
 // Choices beyond the ProblemConfig (scheduling knobs of VarlenArgs).
 struct RunOptions {
   std::optional<bool> pack_gqa;       // VarlenArgs::pack_gqa
   std::optional<int> num_splits;      // overrides cfg.num_splits
+  // CUDA, 3-D out given: out's head stride is dv + out_head_pad and its row
+  // stride h * (dv + out_head_pad) + out_row_pad (a view into a bigger buffer).
+  int out_head_pad = 0, out_row_pad = 0;
 };
 
 // CPU: runs on copies of the problem's (poisoned) out / lse buffers.

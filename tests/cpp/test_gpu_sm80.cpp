@@ -1,0 +1,352 @@
+// The sm80 path on a GPU: random problems (testing::make_problem) run with
+// path = Sm80 and checked element by element against the float64 reference
+// (poisoned outputs: unwritten rows and padding rows are caught). Every
+// feature and their combinations. Skips when no sm_80+ CUDA GPU is present.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <future>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dispatch/sm80_specs.h"
+#include "fa3jit/device.h"
+#include "fa3jit/error.h"
+#include "jit/jit.h"
+#include "testing/problem.h"
+#include "testing/run_problem.h"
+#include "validate/plan.h"
+
+namespace fa3jit::testing {
+namespace {
+
+const DeviceInfo* sm80_gpu() {
+  for (const DeviceInfo& d : query_devices())
+    if (d.backend == Backend::CUDA && d.major >= 8 && is_fa3_supported(d)) return &d;
+  return nullptr;
+}
+
+#define SKIP_WITHOUT_GPU()                                                          \
+  if (!sm80_gpu()) GTEST_SKIP() << "no supported sm_80+ CUDA GPU (driver: "       \
+                                << (query_devices().size() > 1 ? "present" : "absent or no device") << ")"
+
+struct Case {
+  std::string name;
+  ProblemConfig cfg;
+  RunOptions opt;
+};
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cs;
+  uint64_t seed = 100;
+  auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) {
+    cfg.seed = ++seed;
+    if (!opt.pack_gqa) opt.pack_gqa = false;
+    cs.push_back({std::move(name), cfg, opt});
+  };
+  // dtypes x head dims x causal, lengths not multiples of the tile
+  for (DType dt : {DType::bf16, DType::f16})
+    for (int d : {64, 128, 256})
+      for (bool causal : {false, true}) {
+        ProblemConfig c;
+        c.dtype = dt;
+        c.d = c.dv = d;
+        c.causal = causal;
+        c.batch = 3;
+        c.max_len = 300;
+        add(std::string(dtype_name(dt)) + "_d" + std::to_string(d) + (causal ? "_causal" : ""), c);
+      }
+  // head-dim sweep (every padded instance)
+  for (int d : {8, 16, 24, 40, 48, 72, 80, 96, 112, 136, 160, 192, 200, 224, 248}) {
+    ProblemConfig c;
+    c.d = c.dv = d;
+    c.causal = d % 16 == 0;
+    add("d" + std::to_string(d), c);
+  }
+  // dv != d
+  for (auto [d, dv] : std::vector<std::pair<int, int>>{{64, 128}, {128, 64}, {192, 128}, {32, 256}}) {
+    ProblemConfig c;
+    c.d = d;
+    c.dv = dv;
+    add("d" + std::to_string(d) + "_dv" + std::to_string(dv), c);
+  }
+  // 4-D fixed length, seqused
+  {
+    ProblemConfig c;
+    c.varlen = false;
+    c.seqlens_q = {100, 100};
+    c.seqlens_k = {150, 150};
+    add("fixed_len", c);
+    c.causal = true;
+    add("fixed_len_causal", c);
+    c.seqused_k = true;
+    add("fixed_len_seqused_k", c);
+    ProblemConfig v;
+    v.seqused_q = v.seqused_k = true;
+    v.max_len = 200;
+    add("varlen_seqused_qk", v);
+    v.causal = true;
+    add("varlen_seqused_qk_causal", v);
+  }
+  // GQA ratios, with and without packing
+  for (int ratio : {1, 4, 8, 32})
+    for (bool pack : {false, true}) {
+      if (ratio == 1 && pack) continue;
+      ProblemConfig c;
+      c.h_k = 2;
+      c.h = 2 * ratio;
+      c.causal = true;
+      c.max_len = 130;
+      RunOptions o;
+      o.pack_gqa = pack;
+      add("gqa" + std::to_string(ratio) + (pack ? "_packed" : ""), c, o);
+      c.seqlens_q = {1, 3, 0, 2};  // decode-like
+      c.seqlens_k = {77, 200, 5, 1};
+      c.batch = 4;
+      add("gqa" + std::to_string(ratio) + (pack ? "_packed" : "") + "_decode", c, o);
+    }
+  // masks
+  {
+    ProblemConfig c;
+    c.max_len = 260;
+    c.window_left = 32;
+    c.window_right = 0;
+    add("window_left32_right0", c);
+    c.window_left = 16;
+    c.window_right = 16;
+    add("window_16_16", c);
+    c.causal = true;
+    c.window_right = -1;
+    c.window_left = 70;
+    add("causal_window70", c);
+    c = ProblemConfig{};
+    c.max_len = 260;
+    c.attention_chunk = 64;
+    add("chunk64", c);
+    c.causal = true;
+    add("chunk64_causal", c);
+    c.window_left = 20;
+    add("chunk64_causal_window20", c);
+    c = ProblemConfig{};
+    c.window_left = 0;
+    c.window_right = 0;  // diagonal only
+    add("window_0_0", c);
+  }
+  // softcap, sinks (incl. rows that see no key)
+  {
+    ProblemConfig c;
+    c.softcap = 30.f;
+    c.causal = true;
+    c.max_len = 200;
+    add("softcap_causal", c);
+    c = ProblemConfig{};
+    c.sinks = true;
+    add("sinks_f32", c);
+    c.sinks_dtype = DType::bf16;
+    c.causal = true;
+    add("sinks_bf16_causal", c);
+    c.seqlens_q = {5, 3};
+    c.seqlens_k = {0, 2};  // rows with no key: out 0, LSE = the sink
+    add("sinks_no_key", c);
+  }
+  // zero lengths, one token
+  {
+    ProblemConfig c;
+    c.batch = 5;
+    c.seqlens_q = {0, 5, 0, 17, 3};
+    c.seqlens_k = {10, 0, 0, 33, 3};
+    add("zero_lengths", c);
+    c.causal = true;
+    add("zero_lengths_causal", c);
+    ProblemConfig one;
+    one.batch = 1;
+    one.seqlens_q = {1};
+    one.seqlens_k = {1};
+    add("one_token", one);
+    ProblemConfig nokeys;
+    nokeys.seqlens_q = {4, 9};
+    nokeys.seqlens_k = {0, 0};
+    add("all_keys_empty", nokeys);
+  }
+  // paged KV
+  for (int ps : {1, 16, 64, 256}) {
+    ProblemConfig c;
+    c.page_size = ps;
+    c.causal = true;
+    c.h = 8;
+    c.h_k = 2;
+    c.max_len = 300;
+    add("paged" + std::to_string(ps), c);
+    c.seqlens_q = {1, 1, 2};
+    c.seqlens_k = {257, 64, 300};
+    c.batch = 3;
+    c.num_splits = 3;
+    RunOptions o;
+    o.pack_gqa = true;
+    add("paged" + std::to_string(ps) + "_decode_split_packed", c, o);
+  }
+  // split-KV
+  for (int splits : {2, 5}) {
+    ProblemConfig c;
+    c.num_splits = splits;
+    c.seqlens_q = {40, 1, 130};
+    c.seqlens_k = {600, 333, 130};
+    c.batch = 3;
+    add("split" + std::to_string(splits), c);
+    c.causal = true;
+    c.sinks = true;
+    add("split" + std::to_string(splits) + "_causal_sinks", c);
+    c.window_left = 50;
+    c.softcap = 10.f;
+    add("split" + std::to_string(splits) + "_window_softcap", c);
+    c = ProblemConfig{};
+    c.num_splits = splits;
+    c.varlen = false;
+    c.seqlens_q = {3, 3};
+    c.seqlens_k = {500, 500};
+    add("split" + std::to_string(splits) + "_fixed_len", c);
+  }
+  // fp8 e4m3 (dequantized to bf16; out bf16)
+  for (int d : {64, 128}) {
+    ProblemConfig c;
+    c.dtype = DType::fp8_e4m3;
+    c.d = c.dv = d;
+    c.descale = true;
+    c.causal = d == 128;
+    add("fp8_d" + std::to_string(d), c);
+    c.num_splits = 2;
+    c.seqlens_k = {300, 200};
+    c.seqlens_q = {20, 1};
+    add("fp8_d" + std::to_string(d) + "_split", c);
+  }
+  // MLA: qv, only_qv
+  {
+    ProblemConfig c;
+    c.d = 64;
+    c.dv = 128;
+    c.qv = true;
+    add("qv_d64_dv128", c);
+    c.causal = true;
+    c.only_qv = true;
+    c.qv = false;
+    add("only_qv_causal", c);
+  }
+  // strided out (row / head padding)
+  {
+    ProblemConfig c;
+    c.causal = true;
+    RunOptions o;
+    o.out_head_pad = 8;
+    o.out_row_pad = 24;
+    add("out_strided", c, o);
+    c.num_splits = 3;
+    c.seqlens_k = {300, 180};
+    add("out_strided_split", c, o);
+  }
+  return cs;
+}
+
+std::string describe(const Case& c) {
+  const ProblemConfig& g = c.cfg;
+  std::ostringstream s;
+  s << c.name << ": " << dtype_name(g.dtype) << " b" << g.batch << " h" << g.h << "/" << g.h_k << " d" << g.d
+    << "/dv" << g.dv << (g.varlen ? " varlen" : " 4-D") << (g.causal ? " causal" : "") << " window("
+    << g.window_left << "," << g.window_right << ") chunk " << g.attention_chunk << " softcap " << g.softcap
+    << (g.sinks ? " sinks" : "") << " page " << g.page_size << " splits " << g.num_splits
+    << " pack_gqa " << c.opt.pack_gqa.value_or(false) << " seed " << g.seed;
+  return s.str();
+}
+
+// The kernel specs the cases need, compiled in parallel up front (the
+// compiles dominate the run time otherwise).
+void precompile(const std::vector<Case>& cases, const DeviceInfo& dev) {
+  std::set<std::string> seen;
+  std::vector<jit::KernelSpec> specs;
+  for (const Case& c : cases) {
+    try {
+      Problem p = make_problem(c.cfg);
+      VarlenArgs a = p.args();
+      detail::Plan plan = detail::validate_varlen_args(a, nullptr);
+      auto& prm = plan.params;
+      prm.num_splits = std::clamp(c.opt.num_splits.value_or(c.cfg.num_splits), 1,
+                                  std::max(1, (prm.max_seqlen_k + 63) / 64));
+      prm.pack_gqa = c.opt.pack_gqa.value_or(false) && prm.h != prm.h_k;
+      const detail::Sm80KernelKey key = detail::sm80_key_for(plan, dev);
+      if (key.tile.block_m == 0) continue;
+      jit::KernelSpec s = detail::sm80_fwd_spec(key);
+      if (seen.insert(s.kernel_name).second) specs.push_back(s);
+      if (key.split && seen.insert("combine" + std::to_string(int(plan.out_dtype))).second)
+        specs.push_back(detail::combine_spec(key.arch, plan.out_dtype));
+    } catch (const Error&) {
+      // Cases that do not validate are reported by their own test.
+    }
+  }
+  std::vector<std::future<void>> jobs;
+  for (const jit::KernelSpec& s : specs)
+    jobs.push_back(std::async(std::launch::async, [s] { jit::get_cubin(s); }));
+  for (auto& j : jobs) j.get();
+}
+
+class Sm80Gpu : public ::testing::TestWithParam<Case> {
+ protected:
+  static void SetUpTestSuite() {
+    if (const DeviceInfo* dev = sm80_gpu()) precompile(all_cases(), *dev);
+  }
+};
+
+TEST_P(Sm80Gpu, MatchesReference) {
+  SKIP_WITHOUT_GPU();
+  const Case& c = GetParam();
+  Problem p = make_problem(c.cfg);
+  const Device dev{DeviceType::CUDA, sm80_gpu()->index};
+  const RunOutput r = run_problem(p, dev, KernelPath::Sm80, c.opt);
+  EXPECT_TRUE(r.out_gaps_untouched) << describe(c) << ": bytes of out between the strided rows were written";
+  // Back into the problem's own buffers, so that the checker also verifies
+  // that padding rows (past seqused_q) are still poison.
+  ASSERT_EQ(r.out.nbytes(), p.out.nbytes()) << describe(c);
+  std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
+  if (!p.lse.empty()) {
+    ASSERT_EQ(r.lse.nbytes(), p.lse.nbytes()) << describe(c);
+    std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
+  }
+  const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
+  EXPECT_TRUE(res.ok) << describe(c) << "\n  " << res.message;
+  RecordProperty("max_err", std::to_string(res.max_err));
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Sm80Gpu, ::testing::ValuesIn(all_cases()),
+                         [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
+
+TEST(Sm80GpuErrors, Dv512IsNotSupportedNamingTheArgument) {
+  SKIP_WITHOUT_GPU();
+  ProblemConfig c;
+  c.d = 64;
+  c.dv = 512;
+  c.max_len = 20;
+  Problem p = make_problem(c);
+  try {
+    run_problem(p, Device{DeviceType::CUDA, sm80_gpu()->index}, KernelPath::Sm80);
+    ADD_FAILURE() << "dv = 512 ran on the sm80 path";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::NotSupported);
+    EXPECT_NE(std::string(e.what()).find("dv = 512"), std::string::npos) << e.what();
+  }
+}
+
+// The compiled kernels use tensor cores and never spill to local memory.
+TEST(Sm80GpuKernels, NoLocalMemoryInCommonSpecs) {
+  SKIP_WITHOUT_GPU();
+  const DeviceInfo& dev = *sm80_gpu();
+  const std::vector<jit::KernelSpec> specs = detail::sm80_warmup_specs(dev.major * 10 + dev.minor);
+  ASSERT_FALSE(specs.empty());
+  for (const jit::KernelSpec& s : specs) {
+    const jit::Kernel& k = jit::get_kernel(s, dev.index);
+    EXPECT_EQ(k.local_bytes, 0) << s.kernel_name << " spills (" << k.num_regs << " registers)";
+  }
+}
+
+}  // namespace
+}  // namespace fa3jit::testing
