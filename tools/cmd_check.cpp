@@ -146,6 +146,10 @@ int cmd_check(int argc, char** argv) {
   std::printf("%d passed, %d failed", passed, failed);
   if (skipped) std::printf(", %d skipped (not supported on this path)", skipped);
   std::printf("\n");
+  if (passed == 0) {
+    std::printf("no case ran on %s with path %s\n", device_name(device).c_str(), path_name(path));
+    return 1;  // a sweep that checked nothing is not a pass
+  }
   return failed == 0 ? 0 : 1;
 }
 

@@ -79,11 +79,14 @@ int cmd_info(int argc, char** argv) {
   }
   if (!any_musa) std::printf("  (no MUSA device: %s)\n", musa::runtime().reason.c_str());
 
-  const DeviceInfo& best = best_device();
-  if (best.backend == Backend::CPU) {
+  const Device chosen = default_device();
+  if (chosen.type == DeviceType::CPU && best_device().backend == Backend::MUSA) {
+    std::printf("\nauto:         %s is supported but this build has no MUSA kernels yet, so the CPU backend is used\n",
+                device_name(device_of(best_device())).c_str());
+  } else if (chosen.type == DeviceType::CPU) {
     std::printf("\nauto:         no supported GPU is present, so the CPU backend is used\n");
   } else {
-    std::printf("\nauto:         %s (%s)\n", device_name(device_of(best)).c_str(), explain_support(best).c_str());
+    std::printf("\nauto:         %s (%s)\n", device_name(chosen).c_str(), explain_support(device_info(chosen)).c_str());
   }
   print_jit();
   return 0;

@@ -85,7 +85,10 @@ Device device_of(const DeviceInfo& info) {
   return Device{};
 }
 
-Device default_device() { return device_of(best_device()); }
+Device default_device() {
+  const DeviceInfo& best = best_device();
+  return best.backend == Backend::CUDA ? device_of(best) : Device{DeviceType::CPU, 0};
+}
 
 KernelPath resolved_path(const testing::Problem& problem, const Device& device, KernelPath path) {
   // Validation reads the host metadata; the choice then depends only on

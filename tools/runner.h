@@ -11,7 +11,9 @@ namespace fa3jit::tools {
 
 // The Device that a DeviceInfo describes.
 Device device_of(const DeviceInfo& info);
-// The best device present (a supported GPU, else the CPU) as a Device.
+// The device check/bench use when --device is not given: the best
+// supported CUDA GPU, else the CPU (MUSA devices can pass the gate, but
+// fa3jit has no MUSA kernels yet).
 Device default_device();
 
 struct RunResult {
