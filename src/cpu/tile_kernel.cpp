@@ -7,6 +7,7 @@
 #include "../../kernels/common/seqinfo.cuh"
 #include "../../kernels/common/softmax.cuh"
 #include "cpu/row_convert.h"
+#include "cpu/vector_ops.h"
 
 namespace fa3jit::cpu {
 namespace {
@@ -77,16 +78,6 @@ void load_kv_block(const AttnParams& p, DType in_dtype, const SeqInfo& s, int b,
   }
 }
 
-// s[t] += sum_c x[c] * bt[c][t] for one row x of length n (bt: [n][kBlockKeys]).
-void add_row_scores(const float* x, const float* bt, int n, float* s) {
-  constexpr int BK = kBlockKeys;
-  for (int c = 0; c < n; ++c) {
-    const float xc = x[c];
-    const float* col = bt + c * BK;
-    for (int t = 0; t < BK; ++t) s[t] += xc * col[t];
-  }
-}
-
 }  // namespace
 
 void run_tile(const AttnParams& p, DType in_dtype, DType out_dtype, const TileTask& task, int split,
@@ -140,8 +131,8 @@ void run_tile(const AttnParams& p, DType in_dtype, DType out_dtype, const TileTa
       if (t_lo >= t_hi) continue;
       float* si = sp + size_t(i) * BK;
       std::fill(si, si + BK, 0.f);
-      if (sh.use_qk) add_row_scores(q + size_t(i) * d, kt, d, si);
-      if (sh.use_qv) add_row_scores(qv + size_t(i) * dv, vt, dv, si);
+      if (sh.use_qk) add_scores(q + size_t(i) * d, kt, d, si);
+      if (sh.use_qv) add_scores(qv + size_t(i) * dv, vt, dv, si);
 
       // Online softmax: new running max, rescale the old sum and output.
       float mx = m[i];
@@ -160,11 +151,7 @@ void run_tile(const AttnParams& p, DType in_dtype, DType out_dtype, const TileTa
       float* ai = acc + size_t(i) * dv;
       if (correction != 1.f)
         for (int c = 0; c < dv; ++c) ai[c] *= correction;
-      for (int t = t_lo; t < t_hi; ++t) {
-        const float pt = si[t];
-        const float* vr = v + size_t(t) * dv;
-        for (int c = 0; c < dv; ++c) ai[c] += pt * vr[c];
-      }
+      add_weighted_rows(si, v, t_lo, t_hi, dv, ai);
     }
   }
 
