@@ -179,6 +179,7 @@ int cmd_bench(int argc, char** argv) {
   const Device device = opts.has("device") ? parse_device("device", opts.get("device", "")) : default_device();
   const DeviceInfo& info = device_info(device);
   const KernelPath path = parse_path("path", opts.get("path", "auto"));
+  check_path_fits_device(path, device);
   const bool gpu = device.type != DeviceType::CPU;
   const int iters = opts.get_int("iters", gpu ? 20 : 3, 1);
   const int warmup = opts.get_int("warmup", gpu ? 5 : 1, 0);

@@ -111,6 +111,7 @@ int cmd_check(int argc, char** argv) {
   const KernelPath path = parse_path("path", opts.get("path", "auto"));
   const int seed = opts.get_int("seed", 1, 0);
   device_info(device);  // an absent device is an error before any case runs
+  check_path_fits_device(path, device);
 
   std::vector<testing::ProblemConfig> sweep = opts.has("quick") ? quick_sweep() : full_sweep();
   std::printf("fa3jit check: %zu cases on %s, path %s, seed %d\n", sweep.size(), device_name(device).c_str(),

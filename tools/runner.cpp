@@ -1,20 +1,11 @@
 #include "runner.h"
 
-#include <chrono>
-#include <cstring>
-
 #include "dispatch/path_choice.h"
 #include "fa3jit/error.h"
+#include "testing/run_problem.h"
 #include "validate/plan.h"
 
-#if __has_include("testing/run_problem.h")
-#include "testing/run_problem.h"
-#define FA3JIT_TOOLS_HAVE_RUN_PROBLEM 1
-#endif
-
 namespace fa3jit::tools {
-
-#ifdef FA3JIT_TOOLS_HAVE_RUN_PROBLEM
 
 RunResult run_case(const testing::Problem& problem, const Device& device, KernelPath path) {
   testing::RunOutput r = testing::run_problem(problem, device, path);
@@ -25,56 +16,6 @@ double time_case_ms(const testing::Problem& problem, const Device& device, Kerne
                     int iters) {
   return testing::time_problem_ms(problem, device, path, warmup, iters);
 }
-
-#else
-
-namespace {
-
-void require_cpu(const Device& device) {
-  if (device.type != DeviceType::CPU) {
-    throw Error(ErrorKind::NotSupported, "--device " + device_name(device) +
-                                             ": this build has no GPU runner (tests/cpp/testing/run_problem.h)");
-  }
-}
-
-testing::HostTensor copy_of(const Tensor& t) {
-  std::vector<int64_t> shape(t.shape.begin(), t.shape.begin() + t.ndim);
-  testing::HostTensor h(t.dtype, shape);
-  std::memcpy(h.data(), t.data, h.nbytes());  // results are contiguous
-  return h;
-}
-
-}  // namespace
-
-RunResult run_case(const testing::Problem& problem, const Device& device, KernelPath path) {
-  require_cpu(device);
-  RunResult r{problem.out, problem.lse};  // poisoned copies: the problem stays untouched
-  VarlenArgs a = problem.args();
-  a.path = path;
-  a.out = r.out.view();
-  a.softmax_lse = r.lse.view();
-  VarlenResult res = flash_attn_varlen(a);
-  if (r.out.empty()) r.out = copy_of(res.out);
-  if (r.lse.empty() && res.softmax_lse.defined()) r.lse = copy_of(res.softmax_lse);
-  return r;
-}
-
-double time_case_ms(const testing::Problem& problem, const Device& device, KernelPath path, int warmup,
-                    int iters) {
-  require_cpu(device);
-  testing::HostTensor out = problem.out, lse = problem.lse;
-  VarlenArgs a = problem.args();
-  a.path = path;
-  a.out = out.view();
-  a.softmax_lse = lse.view();
-  for (int i = 0; i < warmup; ++i) flash_attn_varlen(a);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < iters; ++i) flash_attn_varlen(a);
-  const auto t1 = std::chrono::steady_clock::now();
-  return std::chrono::duration<double, std::milli>(t1 - t0).count() / iters;
-}
-
-#endif
 
 Device device_of(const DeviceInfo& info) {
   switch (info.backend) {
@@ -99,6 +40,18 @@ KernelPath resolved_path(const testing::Problem& problem, const Device& device, 
   plan.device = device;
   plan.path = path;
   return detail::choose_path(plan).path;
+}
+
+void check_path_fits_device(KernelPath path, const Device& device) {
+  const bool gpu_path = path == KernelPath::Sm80 || path == KernelPath::Sm90;
+  if (gpu_path && device.type != DeviceType::CUDA) {
+    throw Error(ErrorKind::InvalidValue, std::string("--path ") + (path == KernelPath::Sm80 ? "sm80" : "sm90") +
+                                             " needs a CUDA device (--device cuda[:N]), got --device " +
+                                             device_name(device));
+  }
+  if (path == KernelPath::Cpu && device.type != DeviceType::CPU) {
+    throw Error(ErrorKind::InvalidValue, "--path cpu needs --device cpu, got --device " + device_name(device));
+  }
 }
 
 }  // namespace fa3jit::tools

@@ -1,7 +1,6 @@
-// Runs a testing::Problem on a device and path for `fa3jit check/bench`:
-// testing::run_problem / time_problem_ms (tests/cpp/testing/run_problem.h)
-// when they are built; until then a host-only stand-in that runs the CPU
-// backend through the public API.
+// What `fa3jit check/bench` need to run a testing::Problem: the device to
+// use, the path `auto` resolves to, and testing::run_problem /
+// time_problem_ms (tests/cpp/testing/run_problem.h) behind one name.
 #pragma once
 #include "fa3jit/args.h"
 #include "fa3jit/device.h"
@@ -27,5 +26,9 @@ double time_case_ms(const testing::Problem& problem, const Device& device, Kerne
 // The path `path` resolves to for this problem on `device` ("sm80" for
 // auto on a GPU); throws fa3jit::Error when the device cannot run it.
 KernelPath resolved_path(const testing::Problem& problem, const Device& device, KernelPath path);
+
+// Throws fa3jit::Error naming --path when the path cannot run on the
+// device kind (sm80/sm90 need a CUDA device, cpu the CPU).
+void check_path_fits_device(KernelPath path, const Device& device);
 
 }  // namespace fa3jit::tools

@@ -93,6 +93,12 @@ TEST_F(Cli, SmallBenchOnTheCpuChecksAndTimes) {
   EXPECT_TRUE(contains(r.output, "itself")) << r.output;
 }
 
+TEST_F(Cli, GpuPathOnTheCpuIsAnError) {
+  const Ran r = run_fa3jit("check --device cpu --path sm80 --quick");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "--path sm80 needs a CUDA device")) << r.output;
+}
+
 TEST_F(Cli, AbsentDeviceIsAnError) {
   const Ran r = run_fa3jit("check --device cuda:57 --quick");
   EXPECT_EQ(r.exit_code, 2) << r.output;
