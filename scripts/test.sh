@@ -14,7 +14,21 @@ cmake --build --preset "$preset" -j "$jobs"
 ctest --test-dir "build/$preset" --output-on-failure -j "$jobs"
 
 # ---- Python tests (section owned by the python engineer) ----
+# `pip install .` (into build/python-site: no environment is modified), then
+# pytest. $PYTHON picks the interpreter (.ci/run sets a venv). Without
+# scikit-build-core (an offline GPU machine) the same CMake build runs directly.
 if [ -f pyproject.toml ]; then
-  :  # python: build/install the package and run pytest tests/python here
+  py="${PYTHON:-python3}"
+  if "$py" -c "import scikit_build_core, nanobind" 2>/dev/null; then
+    CMAKE_BUILD_PARALLEL_LEVEL="$jobs" "$py" -m pip install -q --no-build-isolation --no-deps \
+      --upgrade --target build/python-site .
+    py_pkg="$PWD/build/python-site"
+  else
+    cmake -S . -B build/python-dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DSKBUILD=ON \
+      -DFA3JIT_BUILD_TESTS=OFF -DFA3JIT_BUILD_TOOLS=OFF -DPython_EXECUTABLE="$(command -v "$py")"
+    cmake --build build/python-dev -j "$jobs" --target _fa3jit
+    py_pkg="$PWD/build/python-dev/python_pkg"
+  fi
+  PYTHONPATH="$py_pkg${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest -q -rs tests/python
 fi
 # ---- end of Python tests ----

@@ -13,7 +13,18 @@ TORCH, CUPY, NUMPY, JAX, OTHER = "torch", "cupy", "numpy", "jax", "other"
 _DLPACK_CPU, _DLPACK_CUDA_HOST = 1, 3
 
 
+class _TorchNotInUse:
+    """Stands for torch.Tensor until fa3jit's torch ops load."""
+
+
+# torch.Tensor once fa3jit._torch_ops has loaded: an isinstance check that
+# torch.compile traces without a graph break.
+torch_tensor = _TorchNotInUse
+
+
 def framework_of(x) -> str:
+    if isinstance(x, torch_tensor):
+        return TORCH
     root = type(x).__module__.split(".", 1)[0]
     if root == "torch":
         return TORCH
@@ -24,11 +35,6 @@ def framework_of(x) -> str:
     if root in ("jax", "jaxlib"):
         return JAX
     return OTHER
-
-
-def is_torch_tensor(x) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def _on_cpu(x) -> bool:

@@ -8,7 +8,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from . import _native
+from . import _frameworks, _native
+from . import varlen as _varlen
 from ._frameworks import out_dtype_like
 from ._shapes import output_shapes
 
@@ -118,3 +119,8 @@ def varlen(q, k, v, options, return_softmax_lse, out):
     else:
         lse = flash_attn_varlen_out_op(*args, out)
     return (out, lse) if return_softmax_lse else out
+
+
+# Route torch tensors here from now on (see _frameworks.torch_tensor).
+_frameworks.torch_tensor = torch.Tensor
+_varlen.torch_varlen = varlen

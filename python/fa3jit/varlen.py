@@ -14,6 +14,17 @@ from ._frameworks import (
 from ._shapes import output_shapes
 
 
+# fa3jit._torch_ops.varlen, set when that module loads (at fa3jit import if
+# torch was imported first, else at the first call with torch tensors).
+torch_varlen = None
+
+
+def _torch_varlen():
+    if torch_varlen is None:
+        from . import _torch_ops  # noqa: F401  (registers the ops, sets torch_varlen)
+    return torch_varlen
+
+
 def _window(window_size):
     left, right = window_size
     return (int(left), int(right))
@@ -72,9 +83,7 @@ def flash_attn_varlen_func(
         softcap=float(softcap), num_splits=int(num_splits), pack_gqa=pack_gqa,
         only_qv=bool(only_qv), sm_margin=int(sm_margin), sinks=sinks)
     if framework_of(q) == TORCH:
-        from . import _torch_ops  # torch is imported already: the caller uses it
-
-        return _torch_ops.varlen(q, k, v, options, return_softmax_lse, out)
+        return _torch_varlen()(q, k, v, options, return_softmax_lse, out)
     return varlen_any_framework(q, k, v, options, return_softmax_lse, out)
 
 

@@ -95,14 +95,14 @@ ImportedTensor import_tensor(const nb::handle& obj, const char* name, bool writa
       throw Error(ErrorKind::InvalidType,
                   std::string(name) + " must be a writable array with DLPack or the buffer "
                                       "protocol (torch, cupy, jax, numpy); got " +
-                      nb::cast<std::string>(nb::str(obj.type())));
+                      std::string(nb::type_name(obj.type()).c_str()));
     r.tensor = describe(r.output, name, storage);
   } else {
     if (!nb::try_cast(obj, r.input, false))
       throw Error(ErrorKind::InvalidType,
                   std::string(name) + " must be an array with DLPack or the buffer protocol "
                                       "(torch, cupy, jax, numpy); got " +
-                      nb::cast<std::string>(nb::str(obj.type())));
+                      std::string(nb::type_name(obj.type()).c_str()));
     r.tensor = describe(r.input, name, storage);
   }
   return r;

@@ -45,6 +45,20 @@ def _visible(sq, sk, causal, window, chunk):
     return ok
 
 
+def round_bf16(x):
+    """x rounded to bfloat16 (nearest even), as float32; no ml_dtypes needed."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+    return u.astype(np.uint32).view(np.float32).reshape(np.shape(x))
+
+
+def _rounder(plain):
+    """The function that rounds float32 values to the plain dtype."""
+    if isinstance(plain, str) and plain == "bfloat16":
+        return round_bf16
+    return lambda x: x.astype(plain).astype(np.float32)
+
+
 def _matmul(a, b, plain):
     """a @ b; the plain twin sums in order in float32, as a simple loop
     would (BLAS's blocked sums would flatter it and shrink the tolerance)."""
@@ -64,8 +78,8 @@ def attention(q, k, v, *, cu_seqlens_q=None, cu_seqlens_k=None, seqused_q=None, 
     lse float64 ((h, total_q) or (b, h, s_q)), real bool (out's shape without
     the last dim): rows past seqused_q are padding that must stay untouched.
 
-    plain: None for float64; else the input dtype, for the float32 twin
-    that rounds P and out to it."""
+    plain: None for float64; else the input dtype (a numpy dtype, or
+    "bfloat16"), for the float32 twin that rounds P and out to it."""
     ct = np.float64 if plain is None else np.float32
     q4 = cu_seqlens_q is None
     h, d = q.shape[-2], q.shape[-1]
@@ -76,7 +90,9 @@ def attention(q, k, v, *, cu_seqlens_q=None, cu_seqlens_k=None, seqused_q=None, 
         max_seqlen_k = page_table.shape[1] * k.shape[1]
     if page_table is None and cu_seqlens_k is None:
         max_seqlen_k = k.shape[1]
-    scale = softmax_scale if softmax_scale is not None else 1.0 / np.sqrt(dv if only_qv else d)
+    # Default: 1/sqrt of the score's dot-product length, as upstream FA3.
+    score_dim = dv if only_qv else (d + dv if qv is not None else d)
+    scale = softmax_scale if softmax_scale is not None else 1.0 / np.sqrt(score_dim)
 
     out = np.zeros(q.shape[:-1] + (dv,))
     real = np.zeros(q.shape[:-1], dtype=bool)
@@ -112,11 +128,11 @@ def attention(q, k, v, *, cu_seqlens_q=None, cu_seqlens_k=None, seqused_q=None, 
             p = np.exp(s - m_safe[:, None])
             denom = p.sum(axis=1) + (np.exp(sink - m_safe) if sink is not None else 0)
             if plain is not None:
-                p = p.astype(plain).astype(ct)
+                p = _rounder(plain)(p)
             o = _matmul(p, vb[:, hk], plain) / np.where(none, 1, denom)[:, None]
             o[none] = 0
             if plain is not None:
-                o = o.astype(plain).astype(ct)
+                o = _rounder(plain)(o)
             row_lse = m_safe + np.log(np.where(none, 1, denom))
             row_lse = np.where(none, sink if sink is not None else -np.inf, row_lse)
             if q4:
@@ -129,20 +145,23 @@ def attention(q, k, v, *, cu_seqlens_q=None, cu_seqlens_k=None, seqused_q=None, 
 
 
 def unit_roundoff(dtype) -> float:
-    return {"float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}[np.dtype(dtype).name]
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    return {"float32": 2.0**-24, "float16": 2.0**-11, "bfloat16": 2.0**-8}[name]
 
 
-def check(out, lse, ref, plain_out, dtype, softcap=0.0):
+def check(out, lse, ref, plain_out, dtype, softcap=0.0, fp8=False):
     """Asserts the design's tolerance: max|out - ref| <= factor * max|plain
-    - ref| + atol over real rows (factor 2, 3 with softcap), LSE to 1e-3
-    relative (3x with softcap), -inf where a row has no key."""
+    - ref| + atol over real rows (factor 2; 3 with softcap; 4 for fp8
+    inputs), LSE to 1e-3 relative (3x with softcap, 4x fp8), -inf where a
+    row has no key. dtype: the output's."""
     ref_out, ref_lse, real = ref
     got = np.asarray(out)[real].astype(np.float64)  # padding rows may hold anything
     want, plain_got = ref_out[real], plain_out[real]
     ref_max = np.abs(want).max(initial=0.0)
     plain_err = np.abs(plain_got - want).max(initial=0.0)
     atol = 2 * unit_roundoff(dtype) * (ref_max + 0.3)
-    tol = (3.0 if softcap > 0 else 2.0) * plain_err + atol
+    factor = 4.0 if fp8 else (3.0 if softcap > 0 else 2.0)
+    tol = factor * plain_err + atol
     err = np.abs(got - want).max(initial=0.0)
     assert np.isfinite(got).all(), "out has non-finite values in real rows"
     assert err <= tol, f"max|out - ref| = {err} > tol {tol} (plain err {plain_err}, atol {atol})"
@@ -154,7 +173,7 @@ def check(out, lse, ref, plain_out, dtype, softcap=0.0):
     g = got_lse[lse_real]
     no_key = np.isneginf(want_lse)
     assert np.isneginf(g[no_key]).all(), "rows with no key must have LSE -inf"
-    rel = 1e-3 * (3.0 if softcap > 0 else 1.0)
+    rel = 1e-3 * (3.0 if softcap > 0 else 1.0) * (4.0 if fp8 else 1.0)
     lse_err = np.abs(g[~no_key] - want_lse[~no_key])
     bound = rel * np.maximum(1.0, np.abs(want_lse[~no_key]))
     assert (lse_err <= bound).all(), f"LSE off by up to {lse_err.max(initial=0)}"
