@@ -102,7 +102,6 @@ std::vector<testing::ProblemConfig> workloads(const Options& o, bool gpu) {
         c.seqlens_k.assign(c.batch, sk);
         c.causal = causal;
         c.page_size = o.get_int("paged", 0, 1);
-        c.seqused_k = c.page_size > 0;  // paged key lengths come from seqused_k
         c.num_splits = o.get_int("splits", 1, 0);
         c.descale = dtype == DType::fp8_e4m3;
         c.return_lse = true;
