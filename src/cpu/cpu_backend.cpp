@@ -1,5 +1,6 @@
 #include "cpu/cpu_backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -13,6 +14,9 @@
 
 namespace fa3jit::cpu {
 namespace {
+
+// Upper bound on the split-KV partials held at once (larger problems run in waves).
+constexpr int64_t kSplitWorkspaceBytes = int64_t(64) << 20;
 
 // Every (sequence, head or kv-head group, row tile) of the problem. With
 // pack_gqa one task holds all q-heads of a kv-head, so each K/V block is
@@ -69,20 +73,35 @@ void run_attention(const detail::Plan& plan) {
 
   if (p.num_splits == 1) {
     pool.parallel_for(num_tasks, [&](int64_t i) {
-      run_tile(p, plan.in_dtype, plan.out_dtype, tasks[size_t(i)], 0, nullptr);
+      run_tile(p, plan.in_dtype, plan.out_dtype, tasks[size_t(i)], 0, nullptr, 0);
     });
     return;
   }
+  // Split-KV in waves of tasks whose partials fit the workspace budget: all
+  // (task, split) pairs of a wave in parallel, then the wave's merges.
   const int ns = p.num_splits;
-  SplitWorkspace ws(ns, p.total_q, p.h, p.dv);
-  pool.parallel_for(num_tasks * ns, [&](int64_t i) {
-    run_tile(p, plan.in_dtype, plan.out_dtype, tasks[size_t(i / ns)], int(i % ns), &ws);
-  });
-  pool.parallel_for(num_tasks, [&](int64_t i) {
-    const TileTask& t = tasks[size_t(i)];
-    for (int hh = t.head_begin; hh < t.head_begin + t.num_heads; ++hh)
-      combine_rows(p, plan.out_dtype, ws, t.b, hh, t.row_begin, t.row_end);
-  });
+  const int64_t slot_bytes = int64_t(ns) * (p.dv + 1) * int64_t(sizeof(float));
+  const int64_t max_slots = std::max<int64_t>(1, kSplitWorkspaceBytes / slot_bytes);
+  SplitWorkspace ws(ns, p.dv);
+  std::vector<int64_t> first_slot;
+  for (int64_t begin = 0; begin < num_tasks;) {
+    first_slot.clear();
+    int64_t slots = 0, end = begin;
+    while (end < num_tasks && (end == begin || slots + tile_rows(tasks[size_t(end)]) <= max_slots)) {
+      first_slot.push_back(slots);
+      slots += tile_rows(tasks[size_t(end)]);
+      ++end;
+    }
+    ws.reset(slots);
+    pool.parallel_for((end - begin) * ns, [&](int64_t i) {
+      const int64_t t = i / ns;
+      run_tile(p, plan.in_dtype, plan.out_dtype, tasks[size_t(begin + t)], int(i % ns), &ws, first_slot[size_t(t)]);
+    });
+    pool.parallel_for(end - begin, [&](int64_t t) {
+      combine_tile(p, plan.out_dtype, ws, tasks[size_t(begin + t)], first_slot[size_t(t)]);
+    });
+    begin = end;
+  }
 }
 
 }  // namespace fa3jit::cpu

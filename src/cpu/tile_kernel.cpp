@@ -81,13 +81,13 @@ void load_kv_block(const AttnParams& p, DType in_dtype, const SeqInfo& s, int b,
 }  // namespace
 
 void run_tile(const AttnParams& p, DType in_dtype, DType out_dtype, const TileTask& task, int split,
-              SplitWorkspace* ws) {
+              SplitWorkspace* ws, int64_t first_slot) {
   constexpr int BK = kBlockKeys;
-  const int b = task.b, H = task.num_heads;
+  const int b = task.b;
   const SeqInfo s = seq_info(p, b);
   const MaskSpec mask = mask_spec(p);
   const int hk = kv_head_of(p, task.head_begin);
-  const Shape sh{(task.row_end - task.row_begin) * H, p.d, p.dv, !p.only_qv, p.qv != nullptr};
+  const Shape sh{tile_rows(task), p.d, p.dv, !p.only_qv, p.qv != nullptr};
   const int rows = sh.rows, d = sh.d, dv = sh.dv;
 
   Scratch& sc = scratch();
@@ -102,9 +102,8 @@ void run_tile(const AttnParams& p, DType in_dtype, DType out_dtype, const TileTa
   float* l = sized(sc.l, size_t(rows));
   KeyRange* keys = sized(sc.keys, size_t(rows));
 
-  // Tile row i is query row row_begin + i / H of head head_begin + i % H.
   for (int i = 0; i < rows; ++i) {
-    const int r = task.row_begin + i / H, hh = task.head_begin + i % H;
+    const int r = tile_row_query(task, i), hh = tile_row_head(task, i);
     if (sh.use_qk) load_row(p.q, in_dtype, q_offset(p, s, b, r, hh), d, q + size_t(i) * d);
     if (sh.use_qv) load_row(p.qv, in_dtype, qv_offset(p, s, b, r, hh), dv, qv + size_t(i) * dv);
     keys[i] = key_range(mask, r, s.seqlen_q, s.seqlen_k);
@@ -157,7 +156,7 @@ void run_tile(const AttnParams& p, DType in_dtype, DType out_dtype, const TileTa
 
   const float vscale = value_scale(p, b, hk);
   for (int i = 0; i < rows; ++i) {
-    const int r = task.row_begin + i / H, hh = task.head_begin + i % H;
+    const int r = tile_row_query(task, i), hh = tile_row_head(task, i);
     const float* ai = acc + size_t(i) * dv;
     if (!ws) {
       const RowFinal f = finish_row(m[i], l[i], sink_logit(p, hh));
@@ -166,10 +165,9 @@ void run_tile(const AttnParams& p, DType in_dtype, DType out_dtype, const TileTa
     } else {
       // A partial: normalized by its own sum; the sink joins at the merge.
       const RowFinal f = finish_row(m[i], l[i], neg_inf());
-      const int64_t row = packed_row(p, s, b, r);
-      float* dst = ws->out(split, row, hh);
+      float* dst = ws->out(split, first_slot + i);
       for (int c = 0; c < dv; ++c) dst[c] = ai[c] * (f.out_scale * vscale);
-      ws->lse(split, row, hh) = f.lse;
+      ws->lse(split, first_slot + i) = f.lse;
     }
   }
 }
