@@ -185,7 +185,9 @@ int cmd_bench(int argc, char** argv) {
   const std::vector<testing::ProblemConfig> shapes = workloads(opts, gpu);
 
   std::printf("fa3jit bench on %s (%s), %d iterations\n", device_name(device).c_str(), info.name.c_str(), iters);
-  std::printf("%-44s %-6s %10s %8s %10s  %s\n", "shape", "path", "time ms", "TFLOPS", "max_err", "checked on");
+  int w = 5;  // the shape column fits the longest shape
+  for (const testing::ProblemConfig& cfg : shapes) w = std::max(w, int(shape_of(cfg).size()));
+  std::printf("%-*s %-6s %10s %8s %10s  %s\n", w, "shape", "path", "time ms", "TFLOPS", "max_err", "checked on");
   std::vector<Row> rows;
   std::map<std::string, testing::CheckResult> checked;  // one check per reduced problem
   int failures = 0;
@@ -223,10 +225,10 @@ int cmd_bench(int argc, char** argv) {
     }
     failures += !row.ok;
     if (row.ok) {
-      std::printf("%-44s %-6s %10.3f %8.3f %10.2e  %s\n", row.shape.c_str(), row.path.c_str(), row.ms, row.tflops,
+      std::printf("%-*s %-6s %10.3f %8.3f %10.2e  %s\n", w, row.shape.c_str(), row.path.c_str(), row.ms, row.tflops,
                   row.max_err, row.checked_on.c_str());
     } else {
-      std::printf("%-44s %-6s FAILED: %s\n", row.shape.c_str(), row.path.c_str(), row.error.c_str());
+      std::printf("%-*s %-6s FAILED: %s\n", w, row.shape.c_str(), row.path.c_str(), row.error.c_str());
     }
     std::fflush(stdout);
     rows.push_back(row);

@@ -76,7 +76,7 @@ TEST_F(Cli, UnknownCommandIsNamed) {
 }
 
 TEST_F(Cli, HelpForEachCommand) {
-  for (const char* cmd : {"info", "check", "bench"}) {
+  for (const char* cmd : {"info", "check", "bench", "warmup"}) {
     const Ran r = run_fa3jit(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.output;
     EXPECT_TRUE(contains(r.output, std::string("usage: fa3jit ") + cmd)) << r.output;
