@@ -73,7 +73,7 @@ def _matmul(a, b, plain):
 def attention(q, k, v, *, cu_seqlens_q=None, cu_seqlens_k=None, seqused_q=None, seqused_k=None,
               page_table=None, max_seqlen_k=None, softmax_scale=None, causal=False,
               window_size=(-1, -1), attention_chunk=0, softcap=0.0, sinks=None, qv=None,
-              only_qv=False, plain=None):
+              only_qv=False, q_descale=None, k_descale=None, v_descale=None, plain=None):
     """Returns (out, lse, real): out float64 in the layout of the output,
     lse float64 ((h, total_q) or (b, h, s_q)), real bool (out's shape without
     the last dim): rows past seqused_q are padding that must stay untouched.
@@ -115,7 +115,10 @@ def attention(q, k, v, *, cu_seqlens_q=None, cu_seqlens_k=None, seqused_q=None, 
                 s += _matmul(qb[:, hh], kb[:, hk].T, plain)
             if qvb is not None:
                 s += _matmul(qvb[:, hh], vb[:, hk].T, plain)
-            s = s * ct(scale)
+            qk_scale = scale
+            if q_descale is not None:
+                qk_scale = qk_scale * float(q_descale[b, hk]) * float(k_descale[b, hk])
+            s = s * ct(qk_scale)
             if softcap > 0:
                 s = ct(softcap) * np.tanh(s / ct(softcap))
             s = np.where(vis, s, -np.inf)
@@ -130,6 +133,8 @@ def attention(q, k, v, *, cu_seqlens_q=None, cu_seqlens_k=None, seqused_q=None, 
             if plain is not None:
                 p = _rounder(plain)(p)
             o = _matmul(p, vb[:, hk], plain) / np.where(none, 1, denom)[:, None]
+            if v_descale is not None:
+                o = o * ct(v_descale[b, hk])
             o[none] = 0
             if plain is not None:
                 o = _rounder(plain)(o)

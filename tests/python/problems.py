@@ -14,8 +14,8 @@ except ImportError:  # bfloat16 tests need it
 
 
 def np_dtype(name):
-    if name == "bfloat16":
-        return ml_dtypes.bfloat16
+    if name in ("bfloat16", "float8_e4m3fn"):
+        return getattr(ml_dtypes, name)
     return np.dtype(name)
 
 
@@ -41,6 +41,7 @@ class Case:
     only_qv: bool = False
     num_splits: int = 1
     softmax_scale: float = None
+    descale: bool = False  # q/k/v_descale (b, h_k) in [0.5, 2] (fp8 inputs)
     seed: int = 0
 
 
@@ -109,6 +110,8 @@ def build(case: Case):
 
     a["qv"] = rand(*a["q"].shape[:-1], dv) if case.qv else None
     a["sinks"] = rng.standard_normal(case.h).astype(np.float32) if case.sinks else None
+    for name in ("q_descale", "k_descale", "v_descale"):
+        a[name] = rng.uniform(0.5, 2, (b, case.h_k)).astype(np.float32) if case.descale else None
     for name in ("causal", "window_size", "attention_chunk", "softcap", "only_qv",
                  "num_splits", "softmax_scale"):
         a[name] = getattr(case, name)
@@ -116,5 +119,5 @@ def build(case: Case):
     ref = {name: a[name] for name in ("cu_seqlens_q", "cu_seqlens_k", "seqused_q", "seqused_k",
                                       "page_table", "softmax_scale", "causal", "window_size",
                                       "attention_chunk", "softcap", "sinks", "only_qv",
-                                      "qv")}
+                                      "qv", "q_descale", "k_descale", "v_descale")}
     return a, ref

@@ -23,7 +23,7 @@ def to_torch(a, dtype, device):
     for name, x in a.items():
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x).to(device)
-            if x.is_floating_point() and name != "sinks":
+            if name in ("q", "k", "v", "qv"):  # sinks and descales stay fp32
                 x = x.to(dtype)
         t[name] = x
     return t
@@ -42,7 +42,8 @@ def call(t, **extra):
         softmax_scale=t["softmax_scale"], causal=t["causal"], qv=t["qv"],
         window_size=t["window_size"], attention_chunk=t["attention_chunk"],
         softcap=t["softcap"], num_splits=t["num_splits"], only_qv=t["only_qv"],
-        sinks=t["sinks"], **extra)
+        sinks=t["sinks"], q_descale=t["q_descale"], k_descale=t["k_descale"],
+        v_descale=t["v_descale"], **extra)
 
 
 def check_torch(case, t, out, lse, dtype_name, fp8=False):
@@ -50,11 +51,12 @@ def check_torch(case, t, out, lse, dtype_name, fp8=False):
     n = as_numpy(t)
     ref_kwargs = {k: n[k] for k in ("cu_seqlens_q", "cu_seqlens_k", "seqused_q", "seqused_k",
                                     "page_table", "softmax_scale", "causal", "window_size",
-                                    "attention_chunk", "softcap", "sinks", "only_qv", "qv")}
+                                    "attention_chunk", "softcap", "sinks", "only_qv", "qv",
+                                    "q_descale", "k_descale", "v_descale")}
     plain_dtype = {"float32": np.float32, "float16": np.float16}.get(dtype_name, "bfloat16")
     ref = attention(n["q"], n["k"], n["v"], **ref_kwargs)
     plain, _, _ = attention(n["q"], n["k"], n["v"], **ref_kwargs, plain=plain_dtype)
-    check(out.float().cpu().numpy(), None if lse is None else lse.cpu().numpy(), ref, plain,
+    check(out.detach().float().cpu().numpy(), None if lse is None else lse.cpu().numpy(), ref, plain,
           dtype_name, softcap=case.softcap, fp8=fp8)
 
 
@@ -74,6 +76,15 @@ def test_cpu_tensors_match_reference(dtype):
     assert isinstance(out, torch.Tensor) and out.dtype == TORCH_DTYPES[dtype]
     assert lse.dtype == torch.float32 and lse.shape == (case.h, t["q"].shape[0])
     check_torch(case, t, out, lse, dtype)
+
+
+def test_cpu_fp8_with_descale():
+    case = Case(descale=True, causal=True, h=8, h_k=2)
+    a, _ = build(case)
+    t = to_torch(a, torch.float8_e4m3fn, "cpu")
+    out, lse = call(t, return_softmax_lse=True)
+    assert out.dtype == torch.bfloat16
+    check_torch(case, t, out, lse, "bfloat16", fp8=True)
 
 
 def test_cpu_out_variant_writes_in_place():
@@ -199,7 +210,7 @@ def test_torch_compile_gpu():
 
 @requires_gpu
 def test_gpu_fp8_inputs_give_bf16_output():
-    case = Case(d=64, causal=True, seqlens_q=(30, 17), seqlens_k=(45, 17))
+    case = Case(d=64, causal=True, descale=True, seqlens_q=(30, 17), seqlens_k=(45, 17))
     a, _ = build(case)
     t = to_torch(a, torch.float8_e4m3fn, "cuda")
     try:

@@ -55,7 +55,8 @@ def run_case(case: Case, **extra):
         softmax_scale=a["softmax_scale"], causal=a["causal"], qv=a["qv"],
         window_size=a["window_size"], attention_chunk=a["attention_chunk"],
         softcap=a["softcap"], num_splits=a["num_splits"], only_qv=a["only_qv"],
-        sinks=a["sinks"], return_softmax_lse=True, **extra)
+        sinks=a["sinks"], q_descale=a["q_descale"], k_descale=a["k_descale"],
+        v_descale=a["v_descale"], return_softmax_lse=True, **extra)
     return a, ref_kwargs, out, lse
 
 
@@ -125,3 +126,21 @@ def test_split_result_equals_unsplit_within_rounding():
     _, _, one, _ = run_case(base)
     _, _, four, _ = run_case(dataclasses.replace(base, num_splits=4))
     np.testing.assert_allclose(four, one, rtol=1e-5, atol=1e-6)
+
+
+FP8_CASES = {
+    "plain": Case(),
+    "descale_causal": Case(descale=True, causal=True),
+    "descale_paged_gqa": Case(descale=True, page_size=3, h=8, h_k=2),
+}
+
+
+@pytest.mark.skipif(ml_dtypes is None, reason="numpy float8 needs ml_dtypes")
+@pytest.mark.parametrize("name", list(FP8_CASES))
+def test_fp8_inputs_give_bf16_output(name):
+    case = dataclasses.replace(FP8_CASES[name], dtype="float8_e4m3fn")
+    a, ref_kwargs, out, lse = run_case(case)
+    assert out.dtype == ml_dtypes.bfloat16
+    ref = attention(a["q"], a["k"], a["v"], **ref_kwargs)
+    plain, _, _ = attention(a["q"], a["k"], a["v"], **ref_kwargs, plain="bfloat16")
+    check(out, lse, ref, plain, "bfloat16", fp8=True)
