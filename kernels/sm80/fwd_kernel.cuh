@@ -99,7 +99,8 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   }
 
   // ---- K / V block loads. Unpaged rows are affine in the token index.
-  const KvRow kv0 = kv_offset(p, s, b, 0, hk);
+  KvRow kv0{0, 0};
+  if constexpr (!kPaged) kv0 = kv_offset(p, s, b, 0, hk);
   auto load_k = [&](int n) {
     load_tile<kInDtype, kBlockN, kD, kThreads>(sK, p.k, p.d, [&](int i) -> int64_t {
       const int t = n * kBlockN + i;

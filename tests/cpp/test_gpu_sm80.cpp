@@ -262,6 +262,11 @@ std::string describe(const Case& c) {
 
 // The kernel specs the cases need, compiled in parallel up front (the
 // compiles dominate the run time otherwise).
+std::vector<jit::KernelSpec>& tested_specs() {
+  static std::vector<jit::KernelSpec> specs;
+  return specs;
+}
+
 void precompile(const std::vector<Case>& cases, const DeviceInfo& dev) {
   std::set<std::string> seen;
   std::vector<jit::KernelSpec> specs;
@@ -284,6 +289,7 @@ void precompile(const std::vector<Case>& cases, const DeviceInfo& dev) {
       // Cases that do not validate are reported by their own test.
     }
   }
+  tested_specs() = specs;
   std::vector<std::future<void>> jobs;
   for (const jit::KernelSpec& s : specs)
     jobs.push_back(std::async(std::launch::async, [s] { jit::get_cubin(s); }));
@@ -336,11 +342,14 @@ TEST(Sm80GpuErrors, Dv512IsNotSupportedNamingTheArgument) {
   }
 }
 
-// The compiled kernels use tensor cores and never spill to local memory.
-TEST(Sm80GpuKernels, NoLocalMemoryInCommonSpecs) {
+// The compiled kernels never spill to local memory: the common ones and
+// every one the cases above ran.
+TEST(Sm80GpuKernels, NoLocalMemory) {
   SKIP_WITHOUT_GPU();
   const DeviceInfo& dev = *sm80_gpu();
-  const std::vector<jit::KernelSpec> specs = detail::sm80_warmup_specs(dev.major * 10 + dev.minor);
+  std::vector<jit::KernelSpec> specs = detail::sm80_warmup_specs(dev.major * 10 + dev.minor);
+  if (tested_specs().empty()) precompile(all_cases(), dev);
+  specs.insert(specs.end(), tested_specs().begin(), tested_specs().end());
   ASSERT_FALSE(specs.empty());
   for (const jit::KernelSpec& s : specs) {
     const jit::Kernel& k = jit::get_kernel(s, dev.index);

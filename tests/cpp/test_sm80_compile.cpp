@@ -63,7 +63,8 @@ TEST(Sm80Keys, TilesFitTheSharedMemory) {
         EXPECT_LE(t.block_m / (16 * t.warps), 2) << "at most 2 m16 tiles per warp (registers)";
       }
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 227 * 1024).block_m, 128);
-  EXPECT_EQ(sm80_choose_tile(256, 256, false, 99 * 1024).block_m, 64);
+  EXPECT_EQ(sm80_choose_tile(256, 256, false, 99 * 1024).block_m, 128);
+  EXPECT_EQ(sm80_choose_tile(256, 256, false, 80 * 1024).block_m, 64);
   EXPECT_EQ(sm80_choose_tile(256, 256, true, 16 * 1024).block_m, 0);
 }
 

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The sm80 path on a GPU machine: build, GPU tests, compute-sanitizer
+# (memcheck + racecheck) on a small sweep, SASS check (HMMA, no local
+# memory), then the benchmark next to PyTorch SDPA (FA2) and cuDNN.
+#   scripts/gpu_check.sh [steps]    steps: any of build test sanitize sass bench (default: all)
+# Logs go to $OUT (default /tmp/fa3jit_gpu_check). A GoogleTest prefix at
+# build/deps/gtest (copied from a machine that has one) is used if present.
+set -u -o pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${OUT:-/tmp/fa3jit_gpu_check}
+BUILD=$ROOT/build/gpu
+STEPS=${*:-build test sanitize sass bench}
+mkdir -p "$OUT"
+export FA3JIT_CACHE_DIR=${FA3JIT_CACHE_DIR:-$BUILD/jit-cache}
+has() { [[ " $STEPS " == *" $1 "* ]]; }
+status=0
+
+if has build; then
+  {
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+    nvcc --version | tail -2
+    gtest_args=()
+    [ -d "$ROOT/build/deps/gtest" ] && gtest_args=(-DGTest_DIR="$ROOT/build/deps/gtest/lib/x86_64-linux-gnu/cmake/GTest")
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${gtest_args[@]}" &&
+      ninja -C "$BUILD" -j16 fa3jit_tests fa3jit_cli
+  } >"$OUT/build.log" 2>&1 || { echo "BUILD FAILED"; tail -40 "$OUT/build.log"; exit 1; }
+  echo "build ok"
+fi
+
+if has test; then
+  "$BUILD/fa3jit_tests" --gtest_filter='*Sm80*:*Gpu*' >"$OUT/tests.log" 2>&1 || status=1
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[==========\]|Failure|error|Expected|max_err|  out|softmax_lse" "$OUT/tests.log" | head -60
+fi
+
+if has sanitize; then
+  small='All/Sm80Gpu.MatchesReference/bf16_d128_causal:All/Sm80Gpu.MatchesReference/paged16_decode_split_packed:All/Sm80Gpu.MatchesReference/split5_causal_sinks:All/Sm80Gpu.MatchesReference/zero_lengths_causal:All/Sm80Gpu.MatchesReference/fp8_d64_split:All/Sm80Gpu.MatchesReference/gqa4_packed_decode:All/Sm80Gpu.MatchesReference/out_strided:All/Sm80Gpu.MatchesReference/d72:All/Sm80Gpu.MatchesReference/qv_d64_dv128:All/Sm80Gpu.MatchesReference/f16_d256'
+  {
+    for tool in memcheck racecheck; do
+      echo "=== compute-sanitizer --tool $tool"
+      compute-sanitizer --tool "$tool" --error-exitcode 9 "$BUILD/fa3jit_tests" --gtest_filter="$small" 2>&1 |
+        grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Invalid|Race|hazard|PASSED|FAILED" | head -40
+    done
+    echo "=== fa3jit check --quick (path sm80)"
+    "$BUILD/fa3jit" check --device cuda --path sm80 --quick 2>&1 | tail -15
+  } >"$OUT/sanitize.log" 2>&1
+  cat "$OUT/sanitize.log"
+  grep -qE "ERROR SUMMARY: [1-9]|RACECHECK SUMMARY: [1-9]" "$OUT/sanitize.log" && status=1
+fi
+
+if has sass; then
+  # Cache entries wrap the cubin; cut from the ELF magic and disassemble.
+  python3 - "$FA3JIT_CACHE_DIR" "$OUT/sass.log" <<'PY'
+import glob, os, subprocess, sys, tempfile
+cache, log = sys.argv[1], sys.argv[2]
+with open(log, "w") as out:
+    for path in sorted(glob.glob(os.path.join(cache, "*.cubin")))[:80]:
+        data = open(path, "rb").read()
+        at = data.find(b"\x7fELF")
+        if at < 0:
+            continue
+        with tempfile.NamedTemporaryFile(suffix=".cubin", delete=False) as t:
+            t.write(data[at:])
+        sass = subprocess.run(["cuobjdump", "-sass", t.name], capture_output=True, text=True).stdout
+        res = subprocess.run(["cuobjdump", "-res-usage", t.name], capture_output=True, text=True).stdout
+        os.unlink(t.name)
+        names = [l.split("Function ")[1].rstrip(" :") for l in res.splitlines() if "Function " in l]
+        usage = " | ".join(l.strip() for l in res.splitlines() if "REG:" in l)
+        print(f"{os.path.basename(path)[:12]} {names[:1]} HMMA={sass.count('HMMA')} LDL={sass.count('LDL')} "
+              f"STL={sass.count('STL')} {usage}", file=out)
+PY
+  cat "$OUT/sass.log" | head -50
+fi
+
+if has bench; then
+  "$BUILD/fa3jit" bench --device cuda --path sm80 --json "$OUT/fa3jit.json" >"$OUT/bench.log" 2>&1 || status=1
+  tail -40 "$OUT/bench.log"
+  PYTHONUNBUFFERED=1 python3 "$ROOT/bench/sdpa_compare.py" --fa3jit-json "$OUT/fa3jit.json" --json "$OUT/sdpa.json" \
+    >"$OUT/compare.log" 2>&1 || status=1
+  cat "$OUT/compare.log"
+fi
+exit $status
