@@ -139,7 +139,10 @@ int cmd_warmup(int argc, char** argv) {
         o.error = e.what();
       }
       std::lock_guard<std::mutex> lock(print_mu);
-      const char* how = !o.ok ? "FAILED" : o.stats.from_disk_cache ? "cached" : o.stats.from_memory ? "shared" : "compiled";
+      const char* how = !o.ok                    ? "FAILED"
+                        : o.stats.from_disk_cache ? "cached"
+                        : o.stats.from_memory     ? "shared"
+                                                  : "compiled";
       std::printf("[%3d/%zu] %-8s %8.3f s  %-9s %s\n", ++done, items.size(), how, o.stats.seconds,
                   items[i].family.c_str(), items[i].spec.describe().c_str());
       if (!o.ok) std::printf("%s\n", o.error.c_str());

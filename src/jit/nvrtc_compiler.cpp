@@ -118,8 +118,9 @@ void check_spec(const KernelSpec& spec) {
   if (!ok) {
     std::string list;
     for (int a : archs) list += (list.empty() ? "" : ", ") + std::to_string(a);
-    throw Error(ErrorKind::InvalidValue, "KernelSpec.arch " + std::to_string(spec.arch) + " is not supported by NVRTC " +
-                                             nvrtc_version() + " (it supports " + list + ")");
+    throw Error(ErrorKind::InvalidValue, "KernelSpec.arch " + std::to_string(spec.arch) +
+                                             " is not supported by NVRTC " + nvrtc_version() + " (it supports " +
+                                             list + ")");
   }
 }
 

@@ -173,7 +173,9 @@ TEST(JitIncludes, EmbeddedSourcesHaveTheSelftestAndSharedHeaders) {
 
 // ---------------------------------------------------------------- compile
 
-bool is_elf(const std::vector<char>& b) { return b.size() > 4 && b[0] == 0x7f && b[1] == 'E' && b[2] == 'L' && b[3] == 'F'; }
+bool is_elf(const std::vector<char>& b) {
+  return b.size() > 4 && b[0] == 0x7f && b[1] == 'E' && b[2] == 'L' && b[3] == 'F';
+}
 
 TEST_F(JitCompile, SelftestCompilesForSm80AndSm90a) {
   CompileStats st80, st90;
@@ -530,7 +532,8 @@ int count_substr(const std::string& s, const std::string& part) {
 TEST_F(JitCache, WarmupCommandCompilesThenFindsTheCache) {
   const std::string bin = fa3jit_command();
   if (bin.empty() || !fs::exists(bin)) GTEST_SKIP() << "the fa3jit command is not built";
-  const std::string cmd = "FA3JIT_CACHE_DIR='" + dir_ + "' '" + bin + "' warmup --arch 80 --d 64 --dtype bf16 --non-causal";
+  const std::string cmd =
+      "FA3JIT_CACHE_DIR='" + dir_ + "' '" + bin + "' warmup --arch 80 --d 64 --dtype bf16 --non-causal";
   const auto [rc1, out1] = run_command(cmd);
   EXPECT_EQ(rc1, 0) << out1;
   EXPECT_NE(out1.find("compiled"), std::string::npos) << out1;
