@@ -80,8 +80,8 @@ def flash_attn_with_kvcache(
     missing = [f"{name} ({_NOT_YET[name]})" for name, x in given.items() if x is not None]
     if missing:
         raise NotImplementedError(
-            "flash_attn_with_kvcache is not supported yet with: " + ", ".join(missing) +
-            "; without them it runs as varlen attention over the cache")
+            "flash_attn_with_kvcache is not supported yet: " + ", ".join(missing) +
+            ". Without these arguments it runs, as varlen attention over the cache.")
     if isinstance(cache_seqlens, int):
         cache_seqlens = full_like_framework(q, (_batch_size(q, cu_seqlens_q),), cache_seqlens,
                                             "int32")
