@@ -132,6 +132,26 @@ def test_torch_compile_traces_the_op_cpu():
     torch.testing.assert_close(lse, ref_lse)
 
 
+def test_torch_compile_with_out_buffer_cpu():
+    """The out= op mutates its buffer; functionalization must keep that."""
+    a, _ = build(Case())
+    t = to_torch(a, torch.float32, "cpu")
+
+    def f(q, out):
+        o = fa3jit.flash_attn_varlen_func(q, t["k"], t["v"], t["cu_seqlens_q"], t["cu_seqlens_k"],
+                                          max_seqlen_q=t["max_seqlen_q"],
+                                          max_seqlen_k=t["max_seqlen_k"], out=out)
+        return o + 1
+
+    shape = t["q"].shape[:-1] + (t["v"].shape[-1],)
+    eager_out, compiled_out = torch.zeros(shape), torch.zeros(shape)
+    eager = f(t["q"], eager_out)
+    compiled = torch.compile(f, fullgraph=True, backend="aot_eager")(t["q"], compiled_out)
+    torch.testing.assert_close(compiled, eager)
+    torch.testing.assert_close(compiled_out, eager_out)
+    check_torch(Case(), t, compiled_out, None, "float32")
+
+
 # ---- CUDA -------------------------------------------------------------------
 
 GPU_CASES = {
