@@ -149,8 +149,9 @@ def stream_and_capture(like):
     fw = framework_of(like)
     if fw == TORCH and like.is_cuda:
         torch = sys.modules["torch"]
-        s = torch.cuda.current_stream(like.device)
-        return s.cuda_stream, torch.cuda.is_current_stream_capturing()
+        with torch.cuda.device(like.device):  # the tensor's device, not the current one
+            s = torch.cuda.current_stream()
+            return s.cuda_stream, torch.cuda.is_current_stream_capturing()
     if fw == CUPY:
         cupy = sys.modules["cupy"]
         with like.device:
