@@ -6,6 +6,7 @@ them is imported here: fa3jit works with whichever the caller uses."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 TORCH, CUPY, NUMPY, JAX, OTHER = "torch", "cupy", "numpy", "jax", "other"
@@ -71,27 +72,35 @@ def float32_like(x):
     return "float32"
 
 
-def storage_view(x):
-    """(array C++ can import, uint16_is_bf16, uint8_is_fp8).
+def dlpack_view(x, name: str):
+    """(what C++ imports for x, uint16_is_bf16, uint8_is_fp8).
 
     numpy has no DLPack code for the ml_dtypes bfloat16 / float8 types, and
     a torch build may lack one for float8: such arrays travel as uint16 /
-    uint8 views with a flag that tells C++ what the bits are."""
+    uint8 views with a flag that tells C++ what the bits are. torch and cupy
+    arrays travel as capsules exported with stream=-1: fa3jit runs on the
+    caller's current stream, so the producer must not order them against
+    another stream (the default `None` would sync with the legacy default
+    stream, which breaks CUDA-graph capture)."""
     if x is None:
         return None, False, False
     fw = framework_of(x)
-    name = _dtype_name(x.dtype) if hasattr(x, "dtype") else ""
+    name_of_dtype = _dtype_name(x.dtype) if hasattr(x, "dtype") else ""
+    as_bf16 = as_fp8 = False
     if fw == TORCH:
-        if x.requires_grad:
-            x = x.detach()
-        if name == "float8_e4m3fn":
-            return x.view(sys.modules["torch"].uint8), False, True
-        return x, False, False
-    if fw == NUMPY and name == "bfloat16":
-        return x.view("uint16"), True, False
-    if fw == NUMPY and name == "float8_e4m3fn":
-        return x.view("uint8"), False, True
-    return x, False, False
+        x = x.detach()
+        if name_of_dtype == "float8_e4m3fn":
+            x, as_fp8 = x.view(sys.modules["torch"].uint8), True
+    elif fw == NUMPY and name_of_dtype == "bfloat16":
+        x, as_bf16 = x.view("uint16"), True
+    elif fw == NUMPY and name_of_dtype == "float8_e4m3fn":
+        x, as_fp8 = x.view("uint8"), True
+    if fw in (TORCH, CUPY):
+        try:
+            x = x.__dlpack__(stream=-1)
+        except (BufferError, RuntimeError, TypeError, ValueError) as e:
+            raise TypeError(f"{name} cannot be exported through DLPack: {e}") from None
+    return x, as_bf16, as_fp8
 
 
 # ---- allocation -----------------------------------------------------------
@@ -144,17 +153,24 @@ def to_caller_framework(like, result):
 
 # ---- streams ----------------------------------------------------------------
 
+def device_scope(like):
+    """A context that makes like's GPU the current device (a no-op on the CPU)."""
+    fw = framework_of(like)
+    if fw == TORCH and like.is_cuda:
+        return sys.modules["torch"].cuda.device(like.device)
+    if fw == CUPY:
+        return like.device
+    return contextlib.nullcontext()
+
+
 def stream_and_capture(like):
-    """(stream handle for C++, whether that stream is capturing a CUDA graph)."""
+    """(stream handle for C++, whether that stream is capturing a CUDA graph),
+    for the current device (see device_scope)."""
     fw = framework_of(like)
     if fw == TORCH and like.is_cuda:
         torch = sys.modules["torch"]
-        with torch.cuda.device(like.device):  # the tensor's device, not the current one
-            s = torch.cuda.current_stream()
-            return s.cuda_stream, torch.cuda.is_current_stream_capturing()
+        return torch.cuda.current_stream().cuda_stream, torch.cuda.is_current_stream_capturing()
     if fw == CUPY:
-        cupy = sys.modules["cupy"]
-        with like.device:
-            s = cupy.cuda.get_current_stream()
+        s = sys.modules["cupy"].cuda.get_current_stream()
         return s.ptr, bool(s.is_capturing())
     return 0, False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from . import _fa3jit
-from ._frameworks import stream_and_capture, storage_view
+from ._frameworks import device_scope, dlpack_view, stream_and_capture
 
 # Reading cu_seqlens / seqused / page_table back to check them costs a
 # device-to-host copy and a sync per call on a GPU. Serving loops turn it off
@@ -35,18 +35,19 @@ _TENSOR_ARGS = ("q", "k", "v", "cu_seqlens_q", "cu_seqlens_k", "seqused_q", "seq
 def run(*, path: str = "auto", **kwargs) -> None:
     """kwargs: every argument of _fa3jit.flash_attn_varlen except stream,
     check_metadata, path and the storage flags, which are derived here."""
-    uint16_is_bf16 = uint8_is_fp8 = False
-    for name in _TENSOR_ARGS:
-        view, as_bf16, as_fp8 = storage_view(kwargs.get(name))
-        kwargs[name] = view
-        uint16_is_bf16 |= as_bf16
-        uint8_is_fp8 |= as_fp8
-    stream, capturing = stream_and_capture(kwargs["q"])
-    _fa3jit.flash_attn_varlen(
-        **kwargs,
-        stream=stream,
-        check_metadata=_check_metadata and not capturing,
-        path=path,
-        uint16_is_bf16=uint16_is_bf16,
-        uint8_is_fp8=uint8_is_fp8,
-    )
+    q = kwargs["q"]
+    with device_scope(q):  # torch exports CUDA tensors of the current device only
+        stream, capturing = stream_and_capture(q)
+        uint16_is_bf16 = uint8_is_fp8 = False
+        for name in _TENSOR_ARGS:
+            kwargs[name], as_bf16, as_fp8 = dlpack_view(kwargs.get(name), name)
+            uint16_is_bf16 |= as_bf16
+            uint8_is_fp8 |= as_fp8
+        _fa3jit.flash_attn_varlen(
+            **kwargs,
+            stream=stream,
+            check_metadata=_check_metadata and not capturing,
+            path=path,
+            uint16_is_bf16=uint16_is_bf16,
+            uint8_is_fp8=uint8_is_fp8,
+        )
