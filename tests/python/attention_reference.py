@@ -101,7 +101,8 @@ def attention(q, k, v, *, cu_seqlens_q=None, cu_seqlens_k=None, seqused_q=None, 
     for b in range(b_count):
         sq = _lengths(b, cu_seqlens_q, seqused_q, q.shape[1] if q4 else 0)
         sk = _lengths(b, cu_seqlens_k, seqused_k, max_seqlen_k)
-        rows = (b, slice(0, sq)) if q4 else (slice(int(cu_seqlens_q[b]), int(cu_seqlens_q[b]) + sq),)
+        start = 0 if q4 else int(cu_seqlens_q[b])
+        rows = (b, slice(0, sq)) if q4 else (slice(start, start + sq),)
         qb = cast(q[rows])  # (sq, h, d)
         qvb = cast(qv[rows]) if qv is not None else None
         kb = cast(_keys(k, b, sk, cu_seqlens_k, page_table))

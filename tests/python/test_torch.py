@@ -56,8 +56,9 @@ def check_torch(case, t, out, lse, dtype_name, fp8=False):
     plain_dtype = {"float32": np.float32, "float16": np.float16}.get(dtype_name, "bfloat16")
     ref = attention(n["q"], n["k"], n["v"], **ref_kwargs)
     plain, _, _ = attention(n["q"], n["k"], n["v"], **ref_kwargs, plain=plain_dtype)
-    check(out.detach().float().cpu().numpy(), None if lse is None else lse.cpu().numpy(), ref, plain,
-          dtype_name, softcap=case.softcap, fp8=fp8)
+    got_lse = None if lse is None else lse.cpu().numpy()
+    check(out.detach().float().cpu().numpy(), got_lse, ref, plain, dtype_name,
+          softcap=case.softcap, fp8=fp8)
 
 
 # ---- CPU tensors: wherever torch is installed ------------------------------
