@@ -144,3 +144,39 @@ def test_fp8_inputs_give_bf16_output(name):
     ref = attention(a["q"], a["k"], a["v"], **ref_kwargs)
     plain, _, _ = attention(a["q"], a["k"], a["v"], **ref_kwargs, plain="bfloat16")
     check(out, lse, ref, plain, "bfloat16", fp8=True)
+
+
+@pytest.mark.parametrize("pack_gqa", [None, False, True])
+def test_scheduling_knobs_do_not_change_results(pack_gqa):
+    base = Case(h=8, h_k=2, causal=True, seed=13)
+    _, _, want, _ = run_case(base)
+    _, _, got, _ = run_case(base, pack_gqa=pack_gqa, sm_margin=1)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_concurrent_calls_from_threads():
+    """The GIL is released while the library works; calls stay independent."""
+    import concurrent.futures
+
+    cases = [Case(seed=s, causal=bool(s % 2)) for s in range(6)]
+    expected = [run_case(c)[2] for c in cases]
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        got = list(pool.map(lambda c: run_case(c)[2], cases))
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+
+
+def test_check_metadata_switch():
+    """Host metadata is always checked; the switch only matters on GPUs."""
+    from fa3jit import _native
+
+    a, _ = build(Case())
+    bad = a["cu_seqlens_q"].copy()
+    bad[-1] += 100
+    try:
+        fa3jit.set_check_metadata(False)
+        assert _native.check_metadata_enabled() is False
+        with pytest.raises(ValueError, match="cu_seqlens_q"):
+            fa3jit.flash_attn_varlen_func(a["q"], a["k"], a["v"], bad, a["cu_seqlens_k"])
+    finally:
+        fa3jit.set_check_metadata(True)
