@@ -25,7 +25,7 @@ def shapes_from(fa3jit_rows, args):
         seen, out = set(), []
         for r in fa3jit_rows:
             key = (r["batch"], r["seqlen_q"], r["seqlen_k"], r["heads"], r["kv_heads"], r["d"], r["dv"], r["causal"])
-            if key not in seen and r.get("dtype", "bf16") == "bf16" and r.get("page_size", 0) == 0:
+            if key not in seen and r.get("dtype", "bf16") in ("bf16", "bfloat16") and r.get("page_size", 0) == 0:
                 seen.add(key)
                 out.append(key)
         return out

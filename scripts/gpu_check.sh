@@ -33,7 +33,7 @@ if has test; then
 fi
 
 if has sanitize; then
-  small='All/Sm80Gpu.MatchesReference/bf16_d128_causal:All/Sm80Gpu.MatchesReference/paged16_decode_split_packed:All/Sm80Gpu.MatchesReference/split5_causal_sinks:All/Sm80Gpu.MatchesReference/zero_lengths_causal:All/Sm80Gpu.MatchesReference/fp8_d64_split:All/Sm80Gpu.MatchesReference/gqa4_packed_decode:All/Sm80Gpu.MatchesReference/out_strided:All/Sm80Gpu.MatchesReference/d72:All/Sm80Gpu.MatchesReference/qv_d64_dv128:All/Sm80Gpu.MatchesReference/f16_d256'
+  small='All/Sm80Gpu.MatchesReference/bfloat16_d128_causal:All/Sm80Gpu.MatchesReference/paged16_decode_split_packed:All/Sm80Gpu.MatchesReference/split5_causal_sinks:All/Sm80Gpu.MatchesReference/zero_lengths_causal:All/Sm80Gpu.MatchesReference/fp8_d64_split:All/Sm80Gpu.MatchesReference/gqa4_packed_decode:All/Sm80Gpu.MatchesReference/out_strided:All/Sm80Gpu.MatchesReference/d72:All/Sm80Gpu.MatchesReference/qv_d64_dv128:All/Sm80Gpu.MatchesReference/float16_d256'
   {
     for tool in memcheck racecheck; do
       echo "=== compute-sanitizer --tool $tool"
