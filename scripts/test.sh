@@ -19,13 +19,16 @@ ctest --test-dir "build/$preset" --output-on-failure -j "$jobs"
 # scikit-build-core (an offline GPU machine) the same CMake build runs directly.
 if [ -f pyproject.toml ]; then
   py="${PYTHON:-python3}"
+  werror=OFF
+  [ "${CI:-}" = "true" ] && werror=ON
   if "$py" -c "import scikit_build_core, nanobind" 2>/dev/null; then
     CMAKE_BUILD_PARALLEL_LEVEL="$jobs" "$py" -m pip install -q --no-build-isolation --no-deps \
-      --upgrade --target build/python-site .
+      -C cmake.define.FA3JIT_WERROR="$werror" --upgrade --target build/python-site .
     py_pkg="$PWD/build/python-site"
   else
     cmake -S . -B build/python-dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DSKBUILD=ON \
-      -DFA3JIT_BUILD_TESTS=OFF -DFA3JIT_BUILD_TOOLS=OFF -DPython_EXECUTABLE="$(command -v "$py")"
+      -DFA3JIT_BUILD_TESTS=OFF -DFA3JIT_BUILD_TOOLS=OFF -DFA3JIT_WERROR="$werror" \
+      -DPython_EXECUTABLE="$(command -v "$py")"
     cmake --build build/python-dev -j "$jobs" --target _fa3jit
     py_pkg="$PWD/build/python-dev/python_pkg"
   fi
