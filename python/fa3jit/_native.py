@@ -32,9 +32,10 @@ _TENSOR_ARGS = ("q", "k", "v", "cu_seqlens_q", "cu_seqlens_k", "seqused_q", "seq
                 "out", "softmax_lse")
 
 
-def run(*, path: str = "auto", **kwargs) -> None:
+def run(**kwargs) -> None:
     """kwargs: every argument of _fa3jit.flash_attn_varlen except stream,
-    check_metadata, path and the storage flags, which are derived here."""
+    check_metadata, path and the storage flags, which are derived here (the
+    path is always "auto": the tensors' device picks it)."""
     q = kwargs["q"]
     with device_scope(q):  # torch exports CUDA tensors of the current device only
         stream, capturing = stream_and_capture(q)
@@ -47,7 +48,7 @@ def run(*, path: str = "auto", **kwargs) -> None:
             **kwargs,
             stream=stream,
             check_metadata=_check_metadata and not capturing,
-            path=path,
+            path="auto",
             uint16_is_bf16=uint16_is_bf16,
             uint8_is_fp8=uint8_is_fp8,
         )

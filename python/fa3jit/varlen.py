@@ -87,7 +87,7 @@ def flash_attn_varlen_func(
     return varlen_any_framework(q, k, v, options, return_softmax_lse, out)
 
 
-def varlen_any_framework(q, k, v, options, return_softmax_lse, out, path="auto"):
+def varlen_any_framework(q, k, v, options, return_softmax_lse, out):
     """The framework-neutral call: allocate in q's framework, run, return."""
     shapes = output_shapes(q, v) if q is not None and v is not None else None
     lse = None
@@ -98,7 +98,7 @@ def varlen_any_framework(q, k, v, options, return_softmax_lse, out, path="auto")
         if return_softmax_lse:
             lse = empty_like_framework(q, lse_shape, float32_like(q), "softmax_lse")
     _native.run(q=q, k=k, v=v, **options, return_softmax_lse=bool(return_softmax_lse),
-                out=out, softmax_lse=lse, path=path)
+                out=out, softmax_lse=lse)
     out = to_caller_framework(q, out)
     if return_softmax_lse:
         return out, to_caller_framework(q, lse)
