@@ -25,6 +25,11 @@ def _torch_varlen():
     return torch_varlen
 
 
+def _optional(kind, x):
+    """Plain Python numbers (numpy / torch scalars are common here) or None."""
+    return None if x is None else kind(x)
+
+
 def _window(window_size):
     left, right = window_size
     return (int(left), int(right))
@@ -75,9 +80,10 @@ def flash_attn_varlen_func(
     NVRTC failure); the message names the argument and the rule, and
     nothing is written to `out`."""
     options = dict(
-        cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k, max_seqlen_q=max_seqlen_q,
-        max_seqlen_k=max_seqlen_k, seqused_q=seqused_q, seqused_k=seqused_k,
-        page_table=page_table, softmax_scale=softmax_scale, causal=bool(causal), qv=qv,
+        cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k,
+        max_seqlen_q=_optional(int, max_seqlen_q), max_seqlen_k=_optional(int, max_seqlen_k),
+        seqused_q=seqused_q, seqused_k=seqused_k, page_table=page_table,
+        softmax_scale=_optional(float, softmax_scale), causal=bool(causal), qv=qv,
         q_descale=q_descale, k_descale=k_descale, v_descale=v_descale,
         window_size=_window(window_size), attention_chunk=int(attention_chunk),
         softcap=float(softcap), num_splits=int(num_splits), pack_gqa=pack_gqa,
