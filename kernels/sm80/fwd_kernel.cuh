@@ -34,7 +34,7 @@ __device__ __forceinline__ float quad_sum(float x) {
   return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
-template <int kD, int kDV, int kBlockM, int kBlockN, int kNWarps, int kInDtype, int kMask, int kFlags>
+template <int kD, int kDV, int kBlockM, int kBlockN, int kNWarps, int kStages, int kInDtype, int kMask, int kFlags>
 __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_t* smem) {
   constexpr bool kPaged = kFlags & kFlagPaged, kSoftcap = kFlags & kFlagSoftcap, kSinks = kFlags & kFlagSinks;
   constexpr bool kQv = kFlags & (kFlagQv | kFlagOnlyQv), kOnlyQv = kFlags & kFlagOnlyQv;
@@ -48,10 +48,12 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   static_assert(kMT * 16 * kNWarps == kBlockM, "kBlockM must be a multiple of 16 * warps");
   static_assert(kD % 16 == 0 && kDV % 16 == 0 && kBlockN % 16 == 0, "tiles must be multiples of 16");
 
+  static_assert(kStages == 1 || kStages == 2, "K/V stages: 1 or 2");
+  // Layout as fwd_smem_bytes: Q, kStages K blocks, kStages V blocks, QV.
   uint16_t* sQ = smem;
   uint16_t* sK = sQ + kBlockM * smem_stride(kD);
-  uint16_t* sV = sK + kBlockN * smem_stride(kD);
-  uint16_t* sQV = sV + kBlockN * smem_stride(kDV);
+  uint16_t* sV = sK + kStages * kBlockN * smem_stride(kD);
+  uint16_t* sQV = sV + kStages * kBlockN * smem_stride(kDV);
 
   const int m_block = blockIdx.x;
   const int b = kSplit ? int(blockIdx.z) / p.num_splits : int(blockIdx.z);
@@ -101,15 +103,15 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   // ---- K / V block loads. Unpaged rows are affine in the token index.
   KvRow kv0{0, 0};
   if constexpr (!kPaged) kv0 = kv_offset(p, s, b, 0, hk);
-  auto load_k = [&](int n) {
-    load_tile<kInDtype, kBlockN, kD, kThreads>(sK, p.k, p.d, [&](int i) -> int64_t {
+  auto load_k = [&](int n, int slot) {
+    load_tile<kInDtype, kBlockN, kD, kThreads>(sK + slot * kBlockN * smem_stride(kD), p.k, p.d, [&](int i) -> int64_t {
       const int t = n * kBlockN + i;
       if (t >= s.seqlen_k) return -1;
       return kPaged ? kv_offset(p, s, b, t, hk).k : kv0.k + int64_t(t) * p.k_row_stride;
     });
   };
-  auto load_v = [&](int n) {
-    load_tile<kInDtype, kBlockN, kDV, kThreads>(sV, p.v, p.dv, [&](int i) -> int64_t {
+  auto load_v = [&](int n, int slot) {
+    load_tile<kInDtype, kBlockN, kDV, kThreads>(sV + slot * kBlockN * smem_stride(kDV), p.v, p.dv, [&](int i) -> int64_t {
       const int t = n * kBlockN + i;
       if (t >= s.seqlen_k) return -1;
       return kPaged ? kv_offset(p, s, b, t, hk).v : kv0.v + int64_t(t) * p.v_row_stride;
@@ -144,26 +146,17 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
     l_run[mi][0] = l_run[mi][1] = 0.f;
   }
 
-  if (n_end > n_begin) {
-    if constexpr (!kOnlyQv) load_k(n_end - 1);
-    if constexpr (kQv) load_v(n_end - 1);
-  }
-  cp_async_commit();
-
-  for (int n = n_end - 1; n >= n_begin; --n) {
-    cp_async_wait<0>();
-    __syncthreads();  // K[n] (with qv: V[n]) landed; every warp is done with V[n+1]
-    if constexpr (!kQv) {
-      load_v(n);
-      cp_async_commit();
-    }
+  // One key block: S = Q K^T (+ QV V^T), scale / softcap / mask, online
+  // softmax, O += P V. `after_scores` runs between the S GEMM and the
+  // softmax (the single-stage pipeline syncs and issues a load there).
+  auto process_block = [&](int n, const uint16_t* kb, const uint16_t* vb, auto&& after_scores) {
     float sacc[kMT][kNT][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
       for (int nt = 0; nt < kNT; ++nt) sacc[mi][nt][0] = sacc[mi][nt][1] = sacc[mi][nt][2] = sacc[mi][nt][3] = 0.f;
-    if constexpr (!kOnlyQv) gemm_abt<kMma, kD, kMT, kNT>(sQ + warp_row0 * smem_stride(kD), sK, sacc, lane);
-    if constexpr (kQv) gemm_abt<kMma, kDV, kMT, kNT>(sQV + warp_row0 * smem_stride(kDV), sV, sacc, lane);
+    if constexpr (!kOnlyQv) gemm_abt<kMma, kD, kMT, kNT>(sQ + warp_row0 * smem_stride(kD), kb, sacc, lane);
+    if constexpr (kQv) gemm_abt<kMma, kDV, kMT, kNT>(sQV + warp_row0 * smem_stride(kDV), vb, sacc, lane);
 
     // Scores in log2 units; masked keys -inf (only boundary blocks test).
     const bool full = n * kBlockN >= full_begin && (n + 1) * kBlockN <= full_end;
@@ -178,13 +171,7 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
           if (!full && !key_visible(row_keys[mi][e / 2], n * kBlockN + nt * 8 + 2 * t4 + (e & 1))) x = neg_inf();
           sacc[mi][nt][e] = x;
         }
-
-    cp_async_wait<0>();
-    __syncthreads();  // V[n] landed; every warp is done with K[n]
-    if (n > n_begin) {
-      if constexpr (!kOnlyQv) load_k(n - 1);
-      cp_async_commit();
-    }
+    after_scores();
 
     // Online softmax: rescale the running sum and output by exp2(m_old - m_new).
     uint32_t pa[kMT][kNT / 2][4];
@@ -224,13 +211,58 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
         pa[mi][kk][3] = pack_half2<kMma>(sacc[mi][2 * kk + 1][2], sacc[mi][2 * kk + 1][3]);
       }
     }
-    gemm_pv<kMma, kDV, kMT, kNT / 2>(pa, sV, o, lane);
+    gemm_pv<kMma, kDV, kMT, kNT / 2>(pa, vb, o, lane);
+  };
 
-    if constexpr (kQv) {
-      if (n > n_begin) {
-        __syncthreads();  // every warp is done with V[n]
-        load_v(n - 1);
+  if constexpr (kStages == 2) {
+    // Two buffers: block n-1's K and V load during block n's whole compute.
+    if (n_end > n_begin) {
+      if constexpr (!kOnlyQv) load_k(n_end - 1, 0);
+      load_v(n_end - 1, 0);
+    }
+    cp_async_commit();
+    int slot = 0;
+    for (int n = n_end - 1; n >= n_begin; --n) {
+      if (n > n_begin) {  // into the other slot: every warp left it at the last barrier
+        if constexpr (!kOnlyQv) load_k(n - 1, slot ^ 1);
+        load_v(n - 1, slot ^ 1);
+      }
+      cp_async_commit();
+      cp_async_wait<1>();  // all but the newest group: block n landed
+      __syncthreads();
+      process_block(n, sK + slot * kBlockN * smem_stride(kD), sV + slot * kBlockN * smem_stride(kDV), [] {});
+      __syncthreads();  // every warp is done with this slot before it is refilled
+      slot ^= 1;
+    }
+  } else {
+    // One buffer each: V[n]'s load overlaps Q.K^T, K[n-1]'s the softmax and
+    // P.V (with qv, V is needed for the scores: it loads with K).
+    if (n_end > n_begin) {
+      if constexpr (!kOnlyQv) load_k(n_end - 1, 0);
+      if constexpr (kQv) load_v(n_end - 1, 0);
+    }
+    cp_async_commit();
+    for (int n = n_end - 1; n >= n_begin; --n) {
+      cp_async_wait<0>();
+      __syncthreads();  // K[n] (with qv: V[n]) landed; every warp is done with V[n+1]
+      if constexpr (!kQv) {
+        load_v(n, 0);
         cp_async_commit();
+      }
+      process_block(n, sK, sV, [&] {
+        cp_async_wait<0>();
+        __syncthreads();  // V[n] landed; every warp is done with K[n]
+        if (n > n_begin) {
+          if constexpr (!kOnlyQv) load_k(n - 1, 0);
+          cp_async_commit();
+        }
+      });
+      if constexpr (kQv) {
+        if (n > n_begin) {
+          __syncthreads();  // every warp is done with V[n]
+          load_v(n - 1, 0);
+          cp_async_commit();
+        }
       }
     }
   }

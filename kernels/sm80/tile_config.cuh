@@ -25,9 +25,10 @@ enum : int { kMaskNone = 0, kMaskCausal = 1, kMaskLocal = 2 /* window and/or chu
 // reads of 8 consecutive rows hit 8 distinct bank groups.
 FA3JIT_HD constexpr int smem_stride(int cols) { return cols + 8; }
 
-// Bytes of dynamic shared memory: Q, K, V tiles (+ QV), 16-bit elements.
-FA3JIT_HD constexpr int fwd_smem_bytes(int d, int dv, int block_m, int block_n, bool has_qv) {
-  return 2 * (block_m * smem_stride(d) + block_n * smem_stride(d) + block_n * smem_stride(dv) +
+// Bytes of dynamic shared memory: Q, `stages` K and V blocks (+ QV), all
+// 16-bit elements.
+FA3JIT_HD constexpr int fwd_smem_bytes(int d, int dv, int block_m, int block_n, bool has_qv, int stages) {
+  return 2 * (block_m * smem_stride(d) + stages * block_n * (smem_stride(d) + smem_stride(dv)) +
               (has_qv ? block_m * smem_stride(dv) : 0));
 }
 

@@ -1,6 +1,8 @@
 #include "dispatch/sm80_path.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #include "../../kernels/common/combine.cuh"
@@ -31,6 +33,22 @@ void check_chunked(const char* name, const void* data, size_t elem_bytes, std::i
                     std::to_string(s));
 }
 
+// The device as the tile choice sees it: FA3JIT_SM80_MAX_SMEM (bytes) caps
+// the shared memory planned for, so that the tiles of smaller GPUs (e.g.
+// the single-stage pipeline of 99 KiB parts) can be tested on a big one.
+DeviceInfo planning_device(const DeviceInfo& dev) {
+  DeviceInfo d = dev;
+  if (const char* cap = std::getenv("FA3JIT_SM80_MAX_SMEM"); cap && *cap) {
+    char* end = nullptr;
+    const long v = std::strtol(cap, &end, 10);
+    if (*end != '\0' || v <= 0)
+      throw Error(ErrorKind::InvalidValue,
+                  std::string("FA3JIT_SM80_MAX_SMEM must be a positive number of bytes, got '") + cap + "'");
+    d.smem_per_block = std::min<long>(d.smem_per_block, v);
+  }
+  return d;
+}
+
 void check_grid(const fa3jit_k::AttnParams& p, int num_splits, bool pack_gqa) {
   const int64_t heads = pack_gqa ? p.h_k : p.h;
   if (heads > kMaxGridYZ) not_supported("h = " + std::to_string(heads) + " is more than 65535 heads");
@@ -40,8 +58,9 @@ void check_grid(const fa3jit_k::AttnParams& p, int num_splits, bool pack_gqa) {
 
 }  // namespace
 
-void check_sm80_supports(const Plan& plan, const DeviceInfo& dev) {
+void check_sm80_supports(const Plan& plan, const DeviceInfo& device) {
   const fa3jit_k::AttnParams& p = plan.params;
+  const DeviceInfo dev = planning_device(device);
   if (dev.backend != Backend::CUDA) not_supported("device: " + dev.name + " is not a CUDA device");
   if (dev.major < 8)
     not_supported("device: sm_" + std::to_string(dev.major) + std::to_string(dev.minor) + " is below sm_80");
@@ -66,8 +85,9 @@ void check_sm80_supports(const Plan& plan, const DeviceInfo& dev) {
   check_grid(p, std::max(1, plan.num_splits_requested), plan.pack_gqa_requested == 1);
 }
 
-void run_sm80(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
+void run_sm80(const Plan& plan, const DeviceInfo& device, CUstream stream) {
   const fa3jit_k::AttnParams& p = plan.params;
+  const DeviceInfo dev = planning_device(device);
   check_grid(p, p.num_splits, p.pack_gqa != 0);
   const Sm80KernelKey key = sm80_key_for(plan, dev);
   if (key.tile.block_m == 0) check_sm80_supports(plan, dev);  // throws with the reason

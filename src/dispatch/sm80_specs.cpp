@@ -43,7 +43,7 @@ std::string Sm80KernelKey::describe() const {
   if (split) s += " split";
   if (pack_gqa) s += " pack_gqa";
   s += " tile " + std::to_string(tile.block_m) + "x" + std::to_string(tile.block_n) + " w" +
-       std::to_string(tile.warps);
+       std::to_string(tile.warps) + " s" + std::to_string(tile.stages);
   return s;
 }
 
@@ -65,13 +65,16 @@ Sm80Tile sm80_choose_tile(int d_pad, int dv_pad, bool has_qv, int smem_limit) {
   if (dmax <= 64) order = {{128, 64, 4}, {64, 64, 4}, {64, 32, 4}};
   else if (dmax <= 128) order = {{128, 64, 8}, {64, 64, 4}, {64, 32, 4}};
   else order = {{128, 32, 8}, {64, 32, 4}};
-  for (const Sm80Tile& t : order)
-    if (k::fwd_smem_bytes(d_pad, dv_pad, t.block_m, t.block_n, has_qv) <= smem_limit) return t;
-  return Sm80Tile{0, 0, 0};
+  for (Sm80Tile t : order)
+    for (int stages : {2, 1}) {  // double-buffered K/V where it fits
+      t.stages = stages;
+      if (k::fwd_smem_bytes(d_pad, dv_pad, t.block_m, t.block_n, has_qv, stages) <= smem_limit) return t;
+    }
+  return Sm80Tile{0, 0, 0, 0};
 }
 
 int sm80_smem_bytes(const Sm80KernelKey& key) {
-  return k::fwd_smem_bytes(key.d, key.dv, key.tile.block_m, key.tile.block_n, key.qv || key.only_qv);
+  return k::fwd_smem_bytes(key.d, key.dv, key.tile.block_m, key.tile.block_n, key.qv || key.only_qv, key.tile.stages);
 }
 
 Sm80KernelKey sm80_key_for(const Plan& plan, const DeviceInfo& dev) {
@@ -101,7 +104,8 @@ jit::KernelSpec sm80_fwd_spec(const Sm80KernelKey& key) {
   spec.entry_file = "sm80/fwd.cu";
   spec.kernel_name = "fa3jit_k::sm80::fwd_kernel<" + std::to_string(key.d) + ", " + std::to_string(key.dv) + ", " +
                      std::to_string(key.tile.block_m) + ", " + std::to_string(key.tile.block_n) + ", " +
-                     std::to_string(key.tile.warps) + ", " + std::to_string(int(key.dtype)) + ", " +
+                     std::to_string(key.tile.warps) + ", " + std::to_string(key.tile.stages) + ", " +
+                     std::to_string(int(key.dtype)) + ", " +
                      std::to_string(key.mask) + ", " + std::to_string(flags_of(key)) + ">";
   spec.arch = key.arch;
   spec.arch_specific = false;  // mma.sync / cp.async run on every sm_80+

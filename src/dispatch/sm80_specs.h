@@ -16,6 +16,7 @@ struct Sm80Tile {
   int block_m = 128;  // query rows per CTA
   int block_n = 64;   // keys per block
   int warps = 8;      // each warp owns block_m / warps rows
+  int stages = 2;     // K/V buffers: 2 = the next block loads during this one
 };
 
 struct Sm80KernelKey {
@@ -32,7 +33,7 @@ struct Sm80KernelKey {
   bool split = false;           // num_splits > 1: partials + combine
   bool pack_gqa = false;
   Sm80Tile tile;
-  // e.g. "sm80 fwd sm_90 bf16 d128/dv128 causal paged split tile 128x64 w8"
+  // e.g. "sm80 fwd sm_90 bfloat16 d128/dv128 causal paged split tile 128x64 w8 s2"
   std::string describe() const;
 };
 

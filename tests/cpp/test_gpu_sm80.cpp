@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <set>
@@ -325,6 +326,26 @@ TEST_P(Sm80Gpu, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(All, Sm80Gpu, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
+
+// The single-stage K/V pipeline (what 99 KiB GPUs get), on this GPU by
+// capping the shared memory the path plans for.
+TEST(Sm80GpuSingleStage, MatchesReference) {
+  SKIP_WITHOUT_GPU();
+  setenv("FA3JIT_SM80_MAX_SMEM", std::to_string(99 * 1024).c_str(), 1);
+  for (const Case& c : all_cases()) {
+    if (c.name.find("_causal") == std::string::npos && c.name.find("qv") == std::string::npos &&
+        c.name.find("split2") == std::string::npos && c.name.find("paged16") == std::string::npos)
+      continue;
+    Problem p = make_problem(c.cfg);
+    const RunOutput r = run_problem(p, Device{DeviceType::CUDA, sm80_gpu()->index}, KernelPath::Sm80, c.opt);
+    ASSERT_EQ(r.out.nbytes(), p.out.nbytes()) << describe(c);
+    std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
+    if (!p.lse.empty()) std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
+    const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
+    EXPECT_TRUE(res.ok) << "single stage, " << describe(c) << "\n  " << res.message;
+  }
+  unsetenv("FA3JIT_SM80_MAX_SMEM");
+}
 
 TEST(Sm80GpuErrors, Dv512IsNotSupportedNamingTheArgument) {
   SKIP_WITHOUT_GPU();

@@ -58,12 +58,15 @@ TEST(Sm80Keys, TilesFitTheSharedMemory) {
       for (bool qv : {false, true}) {
         const Sm80Tile t = sm80_choose_tile(d, d, qv, smem);
         ASSERT_GT(t.block_m, 0) << "d " << d << " smem " << smem << " qv " << qv;
-        EXPECT_LE(k::fwd_smem_bytes(d, d, t.block_m, t.block_n, qv), smem);
+        EXPECT_LE(k::fwd_smem_bytes(d, d, t.block_m, t.block_n, qv, t.stages), smem);
+        EXPECT_TRUE(t.stages == 1 || t.stages == 2);
         EXPECT_EQ(t.block_m % (16 * t.warps), 0);
         EXPECT_LE(t.block_m / (16 * t.warps), 2) << "at most 2 m16 tiles per warp (registers)";
       }
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 227 * 1024).block_m, 128);
+  EXPECT_EQ(sm80_choose_tile(256, 256, false, 227 * 1024).stages, 2);
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 99 * 1024).block_m, 128);
+  EXPECT_EQ(sm80_choose_tile(256, 256, false, 99 * 1024).stages, 1);
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 80 * 1024).block_m, 64);
   EXPECT_EQ(sm80_choose_tile(256, 256, true, 16 * 1024).block_m, 0);
 }
@@ -179,6 +182,11 @@ std::vector<Sm80KernelKey> representative_keys(int arch) {
   add(DType::fp8_e4m3, 128, 128, k::kMaskCausal, none);
   add(DType::bf16, 64, 128, k::kMaskNone, [](Sm80KernelKey& key) { key.qv = true; });
   add(DType::bf16, 64, 128, k::kMaskCausal, [](Sm80KernelKey& key) { key.only_qv = true; });
+  for (bool qv : {false, true}) {  // the single-stage pipeline (small-smem GPUs), with and without qv
+    add(DType::bf16, 128, 128, k::kMaskCausal, [qv](Sm80KernelKey& key) { key.qv = qv; });
+    keys.back().tile = sm80_choose_tile(128, 128, qv, 99 * 1024);
+    EXPECT_EQ(keys.back().tile.stages, 1);
+  }
   return keys;
 }
 
