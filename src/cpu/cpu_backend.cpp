@@ -4,8 +4,10 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "../../kernels/common/mask.cuh"
 #include "../../kernels/common/seqinfo.cuh"
 #include "cpu/split_combine.h"
 #include "cpu/thread_pool.h"
@@ -18,20 +20,29 @@ namespace {
 // Upper bound on the split-KV partials held at once (larger problems run in waves).
 constexpr int64_t kSplitWorkspaceBytes = int64_t(64) << 20;
 
-// Every (sequence, head or kv-head group, row tile) of the problem. With
-// pack_gqa one task holds all q-heads of a kv-head, so each K/V block is
-// converted once for the whole group.
+// Every (sequence, head or kv-head group, row tile) of the problem, the
+// most work first (causal / varlen tiles differ a lot) so that the threads
+// finish together. With pack_gqa one task holds all q-heads of a kv-head,
+// so each K/V block is converted once for the whole group.
 std::vector<TileTask> make_tasks(const fa3jit_k::AttnParams& p) {
   const int group = p.h / p.h_k;
   const int heads_per_task = p.pack_gqa ? group : 1;
   const int rows_per_task = std::max(1, kTileRows / heads_per_task);
-  std::vector<TileTask> tasks;
+  const fa3jit_k::MaskSpec mask = fa3jit_k::mask_spec(p);
+  std::vector<std::pair<int64_t, TileTask>> work;  // (visible keys x rows, task)
   for (int b = 0; b < p.batch; ++b) {
-    const int seqlen_q = fa3jit_k::seq_info(p, b).seqlen_q;
-    for (int h0 = 0; h0 < p.h; h0 += heads_per_task)
-      for (int r0 = 0; r0 < seqlen_q; r0 += rows_per_task)
-        tasks.push_back({b, h0, heads_per_task, r0, std::min(seqlen_q, r0 + rows_per_task)});
+    const fa3jit_k::SeqInfo s = fa3jit_k::seq_info(p, b);
+    for (int r0 = 0; r0 < s.seqlen_q; r0 += rows_per_task) {
+      const int r1 = std::min(s.seqlen_q, r0 + rows_per_task);
+      const fa3jit_k::KeyRange keys = fa3jit_k::key_range_of_rows(mask, r0, r1, s.seqlen_q, s.seqlen_k);
+      const int64_t cost = int64_t(keys.end - keys.begin + 1) * (r1 - r0);
+      for (int h0 = 0; h0 < p.h; h0 += heads_per_task) work.push_back({cost, {b, h0, heads_per_task, r0, r1}});
+    }
   }
+  std::stable_sort(work.begin(), work.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+  std::vector<TileTask> tasks;
+  tasks.reserve(work.size());
+  for (const auto& w : work) tasks.push_back(w.second);
   return tasks;
 }
 
