@@ -261,6 +261,20 @@ TEST_P(CpuPagedGqa, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(CpuPagesAndGroups, CpuPagedGqa,
                          ::testing::Combine(::testing::Values(0, 1, 3, 16, 64), ::testing::Values(1, 4, 8)));
 
+TEST(CpuLayout, GroupLargerThanATile) {
+  // MQA with 96 q-heads per kv-head: a packed tile holds one query row of
+  // all 96 heads (more than kTileRows).
+  ProblemConfig c = small(DType::bf16, 64, 64, 790);
+  c.h = 96;
+  c.h_k = 1;
+  c.seqlens_q = {1, 3};
+  c.seqlens_k = {100, 130};
+  c.causal = true;
+  for (int pack : {0, 1}) expect_matches_reference(c, pack);
+  c.num_splits = 2;
+  expect_matches_reference(c, 1);
+}
+
 TEST(CpuLayout, Seqused) {
   ProblemConfig c = small(DType::bf16, 64, 64, 800);
   c.batch = 4;
