@@ -87,7 +87,7 @@ TEST_F(Cli, HelpForEachCommand) {
 }
 
 TEST_F(Cli, SmallBenchOnTheCpuChecksAndTimes) {
-  const Ran r = run_fa3jit("bench --device cpu --batch 1 --seqlen 64 --heads 2 --d 64 --iters 1 --warmup 0");
+  const Ran r = run_fa3jit("bench --device=cpu --batch 1 --seqlen=64 --heads 2 --d 64 --iters 1 --warmup 0");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "b1 sq64 sk64 h2/2 d64 bfloat16 causal")) << r.output;
   EXPECT_TRUE(contains(r.output, "itself")) << r.output;
