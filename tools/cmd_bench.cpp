@@ -22,7 +22,7 @@ namespace {
 struct Row {
   testing::ProblemConfig cfg;
   std::string shape, path, checked_on, error;
-  double ms = 0, tflops = 0, max_err = 0, tol = 0;
+  double ms = 0, tflops = 0, gbps = 0, max_err = 0, tol = 0;
   bool ok = false;
 };
 
@@ -51,6 +51,19 @@ double flops(const testing::ProblemConfig& c) {
     }
   }
   return 2.0 * pairs * c.h * (c.d + c.dv);
+}
+
+// Bytes that any implementation must move at least once: q, k, v read,
+// out written (decode shapes are bound by this, so they report GB/s).
+double min_bytes(const testing::ProblemConfig& c) {
+  double q_rows = 0, k_rows = 0;
+  for (int b = 0; b < c.batch; ++b) {
+    q_rows += c.seqlens_q[b];
+    k_rows += c.seqlens_k[b];
+  }
+  const double in = double(dtype_size(c.dtype));
+  const double out = c.dtype == DType::fp8_e4m3 ? 2.0 : in;  // fp8 writes bf16
+  return q_rows * c.h * c.d * in + k_rows * c.h_k * (c.d + c.dv) * in + q_rows * c.h * c.dv * out;
 }
 
 // The problem the reference checks: the shape itself when the float64
@@ -136,7 +149,7 @@ void write_json(const std::string& file, const DeviceInfo& info, const Device& d
       << ", \"d\": " << c.d << ", \"dv\": " << c.dv << ", \"dtype\": \"" << dtype_name(c.dtype)
       << "\", \"causal\": " << (c.causal ? "true" : "false") << ", \"page_size\": " << c.page_size
       << ", \"splits\": " << c.num_splits << ", \"path\": \"" << r.path << "\", \"ok\": " << (r.ok ? "true" : "false")
-      << ", \"time_ms\": " << r.ms << ", \"tflops\": " << r.tflops << ", \"max_err\": " << r.max_err
+      << ", \"time_ms\": " << r.ms << ", \"tflops\": " << r.tflops << ", \"gbps\": " << r.gbps << ", \"max_err\": " << r.max_err
       << ", \"tol\": " << r.tol << ", \"checked_on\": \"" << r.checked_on << "\", \"error\": \""
       << json_escape(r.error) << "\"}" << (i + 1 < rows.size() ? "," : "") << "\n";
   }
@@ -170,7 +183,8 @@ int cmd_bench(int argc, char** argv) {
     std::fputs(opts.usage("Times attention forward on a device (default: the best one present). Each\n"
                           "shape is checked against the float64 reference before it is timed (large\n"
                           "shapes on a smaller problem of the same kernel). TFLOPS count the visible\n"
-                          "(query, key) pairs of the mask. Exits 1 if a check fails.")
+                          "(query, key) pairs of the mask; GB/s count q, k, v and out once (the least\n"
+                          "any kernel moves; what bounds decode shapes). Exits 1 if a check fails.")
                    .c_str(),
                stdout);
     return 0;
@@ -187,7 +201,8 @@ int cmd_bench(int argc, char** argv) {
   std::printf("fa3jit bench on %s (%s), %d iterations\n", device_name(device).c_str(), info.name.c_str(), iters);
   int w = 5;  // the shape column fits the longest shape
   for (const testing::ProblemConfig& cfg : shapes) w = std::max(w, int(shape_of(cfg).size()));
-  std::printf("%-*s %-6s %10s %8s %10s  %s\n", w, "shape", "path", "time ms", "TFLOPS", "max_err", "checked on");
+  std::printf("%-*s %-6s %10s %8s %8s %10s  %s\n", w, "shape", "path", "time ms", "TFLOPS", "GB/s", "max_err",
+              "checked on");
   std::vector<Row> rows;
   std::map<std::string, testing::CheckResult> checked;  // one check per reduced problem
   int failures = 0;
@@ -218,6 +233,7 @@ int cmd_bench(int argc, char** argv) {
       } else {
         row.ms = time_case_ms(problem, device, path, warmup, iters);
         row.tflops = flops(cfg) / (row.ms * 1e-3) / 1e12;
+        row.gbps = min_bytes(cfg) / (row.ms * 1e-3) / 1e9;
       }
     } catch (const Error& e) {
       row.ok = false;
@@ -225,8 +241,8 @@ int cmd_bench(int argc, char** argv) {
     }
     failures += !row.ok;
     if (row.ok) {
-      std::printf("%-*s %-6s %10.3f %8.3f %10.2e  %s\n", w, row.shape.c_str(), row.path.c_str(), row.ms, row.tflops,
-                  row.max_err, row.checked_on.c_str());
+      std::printf("%-*s %-6s %10.3f %8.3f %8.1f %10.2e  %s\n", w, row.shape.c_str(), row.path.c_str(), row.ms,
+                  row.tflops, row.gbps, row.max_err, row.checked_on.c_str());
     } else {
       std::printf("%-*s %-6s FAILED: %s\n", w, row.shape.c_str(), row.path.c_str(), row.error.c_str());
     }
