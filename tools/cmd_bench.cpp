@@ -24,6 +24,7 @@ struct Row {
   std::string shape, path, checked_on, error;
   double ms = 0, tflops = 0, gbps = 0, max_err = 0, tol = 0;
   bool ok = false;
+  bool skipped = false;  // the path does not offer this combination (NotSupported)
 };
 
 std::string shape_of(const testing::ProblemConfig& c) {
@@ -149,6 +150,7 @@ void write_json(const std::string& file, const DeviceInfo& info, const Device& d
       << ", \"d\": " << c.d << ", \"dv\": " << c.dv << ", \"dtype\": \"" << dtype_name(c.dtype)
       << "\", \"causal\": " << (c.causal ? "true" : "false") << ", \"page_size\": " << c.page_size
       << ", \"splits\": " << c.num_splits << ", \"path\": \"" << r.path << "\", \"ok\": " << (r.ok ? "true" : "false")
+      << ", \"skipped\": " << (r.skipped ? "true" : "false")
       << ", \"time_ms\": " << r.ms << ", \"tflops\": " << r.tflops << ", \"gbps\": " << r.gbps << ", \"max_err\": " << r.max_err
       << ", \"tol\": " << r.tol << ", \"checked_on\": \"" << r.checked_on << "\", \"error\": \""
       << json_escape(r.error) << "\"}" << (i + 1 < rows.size() ? "," : "") << "\n";
@@ -237,20 +239,27 @@ int cmd_bench(int argc, char** argv) {
       }
     } catch (const Error& e) {
       row.ok = false;
+      row.skipped = e.kind() == ErrorKind::NotSupported;
       row.error = e.what();
     }
-    failures += !row.ok;
+    failures += !row.ok && !row.skipped;
     if (row.ok) {
       std::printf("%-*s %-6s %10.3f %8.3f %8.1f %10.2e  %s\n", w, row.shape.c_str(), row.path.c_str(), row.ms,
                   row.tflops, row.gbps, row.max_err, row.checked_on.c_str());
     } else {
-      std::printf("%-*s %-6s FAILED: %s\n", w, row.shape.c_str(), row.path.c_str(), row.error.c_str());
+      std::printf("%-*s %-6s %s: %s\n", w, row.shape.c_str(), row.path.c_str(),
+                  row.skipped ? "not supported" : "FAILED", row.error.c_str());
     }
     std::fflush(stdout);
     rows.push_back(row);
   }
   if (opts.has("json")) write_json(opts.get("json", ""), info, device, rows);
   if (failures) std::printf("%d of %zu shapes failed\n", failures, rows.size());
+  const auto timed = std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.ok; });
+  if (timed == 0) {
+    std::printf("no shape ran on %s with path %s\n", device_name(device).c_str(), path_name(path));
+    return 1;  // a bench that measured nothing is not a success
+  }
   return failures ? 1 : 0;
 }
 
