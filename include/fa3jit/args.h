@@ -15,33 +15,33 @@ namespace fa3jit {
 enum class KernelPath : int { Auto = 0, Cpu = 1, Sm80 = 2, Sm90 = 3 };
 
 struct VarlenArgs {
-  Tensor q;             // (total_q, h, d) or (b, s_q, h, d)
-  Tensor k;             // (total_k, h_k, d), (b, s_k, h_k, d) or paged (pages, page_size, h_k, d)
-  Tensor v;             // like k with dv
-  Tensor cu_seqlens_q;  // int32 (b+1) or none (4-D q)
-  Tensor cu_seqlens_k;  // int32 (b+1) or none
-  std::optional<int64_t> max_seqlen_q;
-  std::optional<int64_t> max_seqlen_k;
-  Tensor seqused_q;   // int32 (b)
-  Tensor seqused_k;   // int32 (b)
-  Tensor page_table;  // int32 (b, max_pages_per_seq)
-  std::optional<float> softmax_scale;  // default 1/sqrt(d)
+  Tensor q{};             // (total_q, h, d) or (b, s_q, h, d)
+  Tensor k{};             // (total_k, h_k, d), (b, s_k, h_k, d) or paged (pages, page_size, h_k, d)
+  Tensor v{};             // like k with dv
+  Tensor cu_seqlens_q{};  // int32 (b+1) or none (4-D q)
+  Tensor cu_seqlens_k{};  // int32 (b+1) or none
+  std::optional<int64_t> max_seqlen_q{};
+  std::optional<int64_t> max_seqlen_k{};
+  Tensor seqused_q{};   // int32 (b)
+  Tensor seqused_k{};   // int32 (b)
+  Tensor page_table{};  // int32 (b, max_pages_per_seq)
+  std::optional<float> softmax_scale{};  // default 1/sqrt(d); with qv 1/sqrt(d + dv)
   bool causal = false;
-  Tensor qv;  // (total_q, h, dv): MLA
-  Tensor q_descale, k_descale, v_descale;  // fp32 (b, h_k)
+  Tensor qv{};  // (total_q, h, dv): MLA
+  Tensor q_descale{}, k_descale{}, v_descale{};  // fp32 (b, h_k)
   std::array<int, 2> window_size{-1, -1};
   int attention_chunk = 0;
   float softcap = 0.0f;
   int num_splits = 1;  // 0 = auto
-  std::optional<bool> pack_gqa;
+  std::optional<bool> pack_gqa{};
   bool only_qv = false;
   int sm_margin = 0;
   bool return_softmax_lse = false;
-  Tensor sinks;  // bf16 or fp32 (h)
-  Tensor out;    // (total_q, h, dv) or (b, s_q, h, dv)
+  Tensor sinks{};  // bf16 or fp32 (h)
+  Tensor out{};    // (total_q, h, dv) or (b, s_q, h, dv)
 
   // Beyond the brief's table.
-  Tensor softmax_lse;  // fp32 buffer for the LSE; allocated when none
+  Tensor softmax_lse{};  // fp32 buffer for the LSE; allocated when none
   KernelPath path = KernelPath::Auto;
   // On a GPU, cu_seqlens / seqused / page_table live in device memory; checking
   // them costs one small device-to-host copy and a stream sync. Serving loops
@@ -52,8 +52,8 @@ struct VarlenArgs {
 // What flash_attn_varlen returns. `out` and `softmax_lse` view either the
 // caller's buffers or storage owned by this result.
 struct VarlenResult {
-  Tensor out;
-  Tensor softmax_lse;  // none unless return_softmax_lse
+  Tensor out{};
+  Tensor softmax_lse{};  // none unless return_softmax_lse
   std::shared_ptr<void> out_storage;
   std::shared_ptr<void> lse_storage;
 };
