@@ -2,14 +2,14 @@
 # The sm80 path on a GPU machine: build, GPU tests, compute-sanitizer
 # (memcheck + racecheck) on a small sweep, SASS check (HMMA, no local
 # memory), then the benchmark next to PyTorch SDPA (FA2) and cuDNN.
-#   scripts/gpu_check.sh [steps]    steps: any of build test sanitize sass bench (default: all)
+#   scripts/gpu_check.sh [steps]    steps: any of build test sanitize sass bench tiles (default: all)
 # Logs go to $OUT (default /tmp/fa3jit_gpu_check). A GoogleTest prefix at
 # build/deps/gtest (copied from a machine that has one) is used if present.
 set -u -o pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-/tmp/fa3jit_gpu_check}
 BUILD=$ROOT/build/gpu
-STEPS=${*:-build test sanitize sass bench}
+STEPS=${*:-build test sanitize sass bench tiles}
 mkdir -p "$OUT"
 export FA3JIT_CACHE_DIR=${FA3JIT_CACHE_DIR:-$BUILD/jit-cache}
 has() { [[ " $STEPS " == *" $1 "* ]]; }
@@ -77,5 +77,20 @@ if has bench; then
   PYTHONUNBUFFERED=1 python3 "$ROOT/bench/sdpa_compare.py" --fa3jit-json "$OUT/fa3jit.json" --json "$OUT/sdpa.json" \
     >"$OUT/compare.log" 2>&1 || status=1
   cat "$OUT/compare.log"
+fi
+if has tiles; then
+  # Tile A/B (FA3JIT_SM80_TILE = MxNxWxS) on one long prefill shape per head dim.
+  {
+    for spec in "64:128x64x4x1 64x64x4x1 128x64x4x2" "128:128x64x8x1 128x64x8x2 64x64x4x1 64x64x4x2" \
+                "256:128x32x8x1 64x32x4x1 128x32x8x2"; do
+      d=${spec%%:*}
+      for tile in ${spec#*:}; do
+        echo "=== d $d tile $tile"
+        FA3JIT_SM80_TILE=$tile "$BUILD/fa3jit" bench --device cuda --path sm80 --d "$d" --seqlen 8192 --non-causal \
+          --iters 10 2>&1 | grep -E "bfloat16|error|Error"
+      done
+    done
+  } >>"$OUT/bench.log" 2>&1
+  sed -n '/=== d /,$p' "$OUT/bench.log"
 fi
 exit $status

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -49,6 +50,30 @@ DeviceInfo planning_device(const DeviceInfo& dev) {
   return d;
 }
 
+// FA3JIT_SM80_TILE=MxNxWxS (block_m x block_n x warps x stages) replaces
+// the tile choice: for tuning on a new GPU. Checked like any argument.
+Sm80KernelKey planned_key(const Plan& plan, const DeviceInfo& dev) {
+  Sm80KernelKey key = sm80_key_for(plan, dev);
+  const char* text = std::getenv("FA3JIT_SM80_TILE");
+  if (!text || !*text) return key;
+  Sm80Tile t;
+  char tail = 0;
+  const bool parsed = std::sscanf(text, "%dx%dx%dx%d%c", &t.block_m, &t.block_n, &t.warps, &t.stages, &tail) == 4;
+  const bool valid = parsed && t.warps >= 1 && t.warps <= 8 && t.block_m % (16 * t.warps) == 0 &&
+                     t.block_m / (16 * t.warps) >= 1 && t.block_m / (16 * t.warps) <= 2 && t.block_n >= 16 &&
+                     t.block_n <= 128 && t.block_n % 16 == 0 && (t.stages == 1 || t.stages == 2);
+  if (!valid)
+    throw Error(ErrorKind::InvalidValue,
+                std::string("FA3JIT_SM80_TILE must be MxNxWxS with M a multiple of 16*W (1 or 2 m16 tiles a warp), "
+                            "N a multiple of 16 up to 128, W <= 8 warps, S = 1 or 2 stages; got '") + text + "'");
+  key.tile = t;
+  if (sm80_smem_bytes(key) > dev.smem_per_block)
+    throw Error(ErrorKind::InvalidValue, std::string("FA3JIT_SM80_TILE '") + text + "' needs " +
+                                             std::to_string(sm80_smem_bytes(key)) + " bytes of shared memory, more than " +
+                                             std::to_string(dev.smem_per_block));
+  return key;
+}
+
 void check_grid(const fa3jit_k::AttnParams& p, int num_splits, bool pack_gqa) {
   const int64_t heads = pack_gqa ? p.h_k : p.h;
   if (heads > kMaxGridYZ) not_supported("h = " + std::to_string(heads) + " is more than 65535 heads");
@@ -77,7 +102,7 @@ void check_sm80_supports(const Plan& plan, const DeviceInfo& device) {
   check_chunked("k", p.k, es, {p.k_batch_stride, p.k_row_stride, p.k_head_stride});
   check_chunked("v", p.v, es, {p.v_batch_stride, p.v_row_stride, p.v_head_stride});
   check_chunked("qv", p.qv, es, {p.qv_batch_stride, p.qv_row_stride, p.qv_head_stride});
-  const Sm80KernelKey key = sm80_key_for(plan, dev);
+  const Sm80KernelKey key = planned_key(plan, dev);
   if (key.tile.block_m == 0)
     not_supported("d = " + std::to_string(p.d) + ", dv = " + std::to_string(p.dv) +
                   (key.qv || key.only_qv ? " with qv" : "") + ": the tile does not fit in " +
@@ -89,7 +114,7 @@ void run_sm80(const Plan& plan, const DeviceInfo& device, CUstream stream) {
   const fa3jit_k::AttnParams& p = plan.params;
   const DeviceInfo dev = planning_device(device);
   check_grid(p, p.num_splits, p.pack_gqa != 0);
-  const Sm80KernelKey key = sm80_key_for(plan, dev);
+  const Sm80KernelKey key = planned_key(plan, dev);
   if (key.tile.block_m == 0) check_sm80_supports(plan, dev);  // throws with the reason
   const int hpack = key.pack_gqa ? p.h / p.h_k : 1;
   const int64_t m_tiles = (int64_t(p.max_seqlen_q) * hpack + key.tile.block_m - 1) / key.tile.block_m;

@@ -65,11 +65,13 @@ Sm80Tile sm80_choose_tile(int d_pad, int dv_pad, bool has_qv, int smem_limit) {
   if (dmax <= 64) order = {{128, 64, 4}, {64, 64, 4}, {64, 32, 4}};
   else if (dmax <= 128) order = {{128, 64, 8}, {64, 64, 4}, {64, 32, 4}};
   else order = {{128, 32, 8}, {64, 32, 4}};
-  for (Sm80Tile t : order)
-    for (int stages : {2, 1}) {  // double-buffered K/V where it fits
-      t.stages = stages;
-      if (k::fwd_smem_bytes(d_pad, dv_pad, t.block_m, t.block_n, has_qv, stages) <= smem_limit) return t;
-    }
+  // One K/V buffer: measured on an H100, the double-buffered pipeline
+  // (stages = 2, available through FA3JIT_SM80_TILE) was no faster and
+  // spills for d = 224 and for qv.
+  for (Sm80Tile t : order) {
+    t.stages = 1;
+    if (k::fwd_smem_bytes(d_pad, dv_pad, t.block_m, t.block_n, has_qv, t.stages) <= smem_limit) return t;
+  }
   return Sm80Tile{0, 0, 0, 0};
 }
 

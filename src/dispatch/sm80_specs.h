@@ -16,7 +16,7 @@ struct Sm80Tile {
   int block_m = 128;  // query rows per CTA
   int block_n = 64;   // keys per block
   int warps = 8;      // each warp owns block_m / warps rows
-  int stages = 2;     // K/V buffers: 2 = the next block loads during this one
+  int stages = 1;     // K/V buffers: 2 = the next block loads during this one
 };
 
 struct Sm80KernelKey {

@@ -327,24 +327,42 @@ TEST_P(Sm80Gpu, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(All, Sm80Gpu, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
-// The single-stage K/V pipeline (what 99 KiB GPUs get), on this GPU by
-// capping the shared memory the path plans for.
-TEST(Sm80GpuSingleStage, MatchesReference) {
+// Other tiles than this GPU's default: the double-buffered K/V pipeline and
+// 4-warp tiles (FA3JIT_SM80_TILE), and what a 99 KiB GPU would pick
+// (FA3JIT_SM80_MAX_SMEM), each on a few cases.
+TEST(Sm80GpuTileVariants, MatchesReference) {
   SKIP_WITHOUT_GPU();
-  setenv("FA3JIT_SM80_MAX_SMEM", std::to_string(99 * 1024).c_str(), 1);
-  for (const Case& c : all_cases()) {
-    if (c.name.find("_causal") == std::string::npos && c.name.find("qv") == std::string::npos &&
-        c.name.find("split2") == std::string::npos && c.name.find("paged16") == std::string::npos)
-      continue;
-    Problem p = make_problem(c.cfg);
-    const RunOutput r = run_problem(p, Device{DeviceType::CUDA, sm80_gpu()->index}, KernelPath::Sm80, c.opt);
-    ASSERT_EQ(r.out.nbytes(), p.out.nbytes()) << describe(c);
-    std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
-    if (!p.lse.empty()) std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
-    const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
-    EXPECT_TRUE(res.ok) << "single stage, " << describe(c) << "\n  " << res.message;
+  struct Variant {
+    const char* env;
+    const char* value;
+    std::vector<std::string> cases;
+  };
+  const std::vector<std::string> common = {"bfloat16_d128_causal", "float16_d64_causal", "qv_d64_dv128",
+                                           "only_qv_causal", "split2_causal_sinks", "paged16_decode_split_packed",
+                                           "fp8_d64", "zero_lengths_causal"};
+  std::vector<std::string> with256 = common;
+  with256.push_back("float16_d256_causal");
+  const std::vector<Variant> variants = {
+      {"FA3JIT_SM80_TILE", "128x64x8x2", common},
+      {"FA3JIT_SM80_TILE", "64x32x4x1", with256},
+      {"FA3JIT_SM80_MAX_SMEM", "101376", {"float16_d256_causal", "bfloat16_d256", "qv_d64_dv128"}},
+  };
+  const std::vector<Case> cases = all_cases();
+  for (const Variant& v : variants) {
+    setenv(v.env, v.value, 1);
+    for (const std::string& name : v.cases) {
+      auto it = std::find_if(cases.begin(), cases.end(), [&](const Case& c) { return c.name == name; });
+      ASSERT_NE(it, cases.end()) << name;
+      Problem p = make_problem(it->cfg);
+      const RunOutput r = run_problem(p, Device{DeviceType::CUDA, sm80_gpu()->index}, KernelPath::Sm80, it->opt);
+      ASSERT_EQ(r.out.nbytes(), p.out.nbytes()) << describe(*it);
+      std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
+      if (!p.lse.empty()) std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
+      const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
+      EXPECT_TRUE(res.ok) << v.env << "=" << v.value << ", " << describe(*it) << "\n  " << res.message;
+    }
+    unsetenv(v.env);
   }
-  unsetenv("FA3JIT_SM80_MAX_SMEM");
 }
 
 TEST(Sm80GpuErrors, Dv512IsNotSupportedNamingTheArgument) {

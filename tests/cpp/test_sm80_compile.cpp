@@ -64,9 +64,7 @@ TEST(Sm80Keys, TilesFitTheSharedMemory) {
         EXPECT_LE(t.block_m / (16 * t.warps), 2) << "at most 2 m16 tiles per warp (registers)";
       }
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 227 * 1024).block_m, 128);
-  EXPECT_EQ(sm80_choose_tile(256, 256, false, 227 * 1024).stages, 2);
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 99 * 1024).block_m, 128);
-  EXPECT_EQ(sm80_choose_tile(256, 256, false, 99 * 1024).stages, 1);
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 80 * 1024).block_m, 64);
   EXPECT_EQ(sm80_choose_tile(256, 256, true, 16 * 1024).block_m, 0);
 }
@@ -136,6 +134,23 @@ TEST(Sm80Support, RejectsWhatItCannotRunNamingTheArgument) {
   EXPECT_NO_THROW(check_sm80_supports(plan_of(testing::ProblemConfig{}), kRtx));
 }
 
+TEST(Sm80Support, TileOverrideIsChecked) {
+  const Plan plan = plan_of(testing::ProblemConfig{});
+  for (const char* bad : {"128x64x8", "100x64x4x1", "128x64x8x3", "64x24x4x1"}) {
+    setenv("FA3JIT_SM80_TILE", bad, 1);
+    try {
+      check_sm80_supports(plan, kH100);
+      ADD_FAILURE() << "FA3JIT_SM80_TILE=" << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidValue);
+      EXPECT_NE(std::string(e.what()).find("FA3JIT_SM80_TILE"), std::string::npos) << e.what();
+    }
+  }
+  setenv("FA3JIT_SM80_TILE", "64x32x4x2", 1);
+  EXPECT_NO_THROW(check_sm80_supports(plan, kH100));
+  unsetenv("FA3JIT_SM80_TILE");
+}
+
 // ---- NVRTC compiles (no GPU needed), into a fresh cache directory.
 
 class Sm80Compile : public ::testing::Test {
@@ -182,10 +197,9 @@ std::vector<Sm80KernelKey> representative_keys(int arch) {
   add(DType::fp8_e4m3, 128, 128, k::kMaskCausal, none);
   add(DType::bf16, 64, 128, k::kMaskNone, [](Sm80KernelKey& key) { key.qv = true; });
   add(DType::bf16, 64, 128, k::kMaskCausal, [](Sm80KernelKey& key) { key.only_qv = true; });
-  for (bool qv : {false, true}) {  // the single-stage pipeline (small-smem GPUs), with and without qv
+  for (bool qv : {false, true}) {  // the double-buffered pipeline (FA3JIT_SM80_TILE), with and without qv
     add(DType::bf16, 128, 128, k::kMaskCausal, [qv](Sm80KernelKey& key) { key.qv = qv; });
-    keys.back().tile = sm80_choose_tile(128, 128, qv, 99 * 1024);
-    EXPECT_EQ(keys.back().tile.stages, 1);
+    keys.back().tile.stages = 2;
   }
   return keys;
 }
