@@ -6,6 +6,7 @@
 #include "fa3jit/error.h"
 #if __has_include("dispatch/sm80_path.h")
 #include "dispatch/sm80_path.h"
+#include "dispatch/sm80_specs.h"
 #define FA3JIT_HAVE_SM80 1
 #endif
 
@@ -48,10 +49,12 @@ PathChoice choose_path(const Plan& plan) {
   // Auto: the portable path runs everywhere (the Hopper path is not done).
   c.path = KernelPath::Sm80;
   c.workers = std::max(1, c.device->sm_count - plan.sm_margin);
-  c.tile_m = 64;
-  c.tile_n = 64;
 #ifdef FA3JIT_HAVE_SM80
   check_sm80_supports(plan, *c.device);
+  // The split / pack heuristics reason in the kernel's real tile shape.
+  const Sm80Tile tile = sm80_key_for(plan, *c.device).tile;
+  c.tile_m = tile.block_m;
+  c.tile_n = tile.block_n;
 #else
   throw Error(ErrorKind::NotSupported, "the sm80 path is not built");
 #endif
