@@ -4,11 +4,8 @@
 
 #include "cpu/cpu_backend.h"
 #include "fa3jit/error.h"
-#if __has_include("dispatch/sm80_path.h")
 #include "dispatch/sm80_path.h"
 #include "dispatch/sm80_specs.h"
-#define FA3JIT_HAVE_SM80 1
-#endif
 
 namespace fa3jit::detail {
 namespace {
@@ -49,15 +46,11 @@ PathChoice choose_path(const Plan& plan) {
   // Auto: the portable path runs everywhere (the Hopper path is not done).
   c.path = KernelPath::Sm80;
   c.workers = std::max(1, c.device->sm_count - plan.sm_margin);
-#ifdef FA3JIT_HAVE_SM80
   check_sm80_supports(plan, *c.device);
   // The split / pack heuristics reason in the kernel's real tile shape.
   const Sm80Tile tile = sm80_key_for(plan, *c.device).tile;
   c.tile_m = tile.block_m;
   c.tile_n = tile.block_n;
-#else
-  throw Error(ErrorKind::NotSupported, "the sm80 path is not built");
-#endif
   return c;
 }
 
@@ -67,10 +60,8 @@ void run_path(const Plan& plan, const PathChoice& choice, void* stream) {
       cpu::run_attention(plan);
       return;
     case KernelPath::Sm80:
-#ifdef FA3JIT_HAVE_SM80
       run_sm80(plan, *choice.device, static_cast<CUstream>(stream));
       return;
-#endif
     default:
       break;
   }
