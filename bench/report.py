@@ -1,0 +1,185 @@
+"""The suite's outputs, written to one folder: results.json (every (shape,
+peer) row with its status and reason, and the machine and versions),
+results.md (one table per family: TFLOPS or GB/s per peer, then why the
+empty cells are empty), and PNG plots (TFLOPS vs length per d and mask for
+prefill, GB/s vs KV length for decode and MLA, bars for varlen and
+diffusion)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+
+from shapes import FAMILIES
+
+STATUS_MARK = {"unsupported": "n/s", "unavailable": "n/a", "error": "err", "wrong": "WRONG",
+               "skipped": "skip"}
+UNITS = {"tflops": "TFLOPS", "gbps": "GB/s"}
+
+
+def write_json(path: str, meta: dict, rows: list) -> None:
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "results": rows}, f, indent=1)
+
+
+def _value(row):
+    return row.get(row["metric"]) if row["status"] == "ok" else None
+
+
+def _cell(row) -> str:
+    if row is None:
+        return ""
+    v = _value(row)
+    if v is not None:
+        return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+    return STATUS_MARK.get(row["status"], row["status"])
+
+
+def _family_table(family: str, rows: list, peers: list) -> list:
+    by_shape = collections.OrderedDict()
+    for r in rows:
+        by_shape.setdefault(r["label"], {})[r["peer"]] = r
+    metric = rows[0]["metric"]
+    others = [p for p in peers if p != "fa3jit"]
+    head = ["shape"] + peers + (["fa3jit / best other"] if "fa3jit" in peers and others else [])
+    lines = [f"### {family} ({UNITS[metric]})", "", "| " + " | ".join(head) + " |",
+             "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    for label, cells in by_shape.items():
+        line = [label] + [_cell(cells.get(p)) for p in peers]
+        if len(head) > len(peers) + 1:
+            mine = _value(cells["fa3jit"]) if "fa3jit" in cells else None
+            best = max((v for p in others if p in cells for v in [_value(cells[p])] if v), default=None)
+            line.append(f"{mine / best:.2f}" if mine and best else "")
+        lines.append("| " + " | ".join(line) + " |")
+    why = collections.Counter((r["peer"], r["status"], r.get("reason", "")) for r in rows
+                              if r["status"] != "ok")
+    if why:
+        lines += ["", "Not measured:"]
+        for (peer, status, reason), n in sorted(why.items()):
+            lines.append(f"- {peer}, {status} ({n} shape{'s' if n > 1 else ''}): {reason}")
+    return lines + [""]
+
+
+def markdown(meta: dict, rows: list, peers: list) -> str:
+    lines = [f"## fa3jit benchmark: {meta.get('device_name', '?')}", "",
+             f"Command: `{meta.get('command', '')}`", "",
+             "Cells: median per call (TFLOPS over the visible (query, key) pairs, or GB/s of "
+             "K, V, q and out moved once); n/s = the peer does not take the shape, n/a = the "
+             "peer is not installed, err = it raised, WRONG = it failed the reference check, "
+             "skip = over the time budget or GPU memory.", ""]
+    for fam in FAMILIES:
+        fam_rows = [r for r in rows if r["family"] == fam]
+        if fam_rows:
+            lines += _family_table(fam, fam_rows, peers)
+    return "\n".join(lines)
+
+
+# ---- plots -------------------------------------------------------------------
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _solid(series_name: str) -> bool:
+    """fa3jit's lines solid, the peers' dashed."""
+    return series_name.startswith("fa3jit")
+
+
+def _natural(text):
+    """Sort key that puts "d 64" before "d 128"."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text))]
+
+
+def _line_panels(path, title, rows, panel_of, x_of, series_of, ylabel, xlabel, logx=True):
+    panels = sorted({panel_of(r) for r in rows}, key=_natural)
+    if not panels:
+        return None
+    plt = _plt()
+    # One colour per series across every panel.
+    names = sorted({series_of(r) for r in rows if _value(r) is not None}, key=_natural)
+    colour = {n: f"C{i % 10}" for i, n in enumerate(names)}
+    cols = min(3, len(panels))
+    nrows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 3.6 * nrows), squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        series = collections.defaultdict(list)
+        for r in rows:
+            if panel_of(r) == panel and _value(r) is not None:
+                series[series_of(r)].append((x_of(r), _value(r)))
+        for name in sorted(series, key=_natural):
+            pts = sorted(series[name])
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name,
+                    color=colour[name], linestyle="-" if _solid(name) else "--")
+        if logx:
+            ax.set_xscale("log", base=2)
+        ax.set_title(str(panel), fontsize=9)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        if series:
+            ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _bars(path, title, rows, ylabel):
+    labels = list(collections.OrderedDict.fromkeys(r["label"] for r in rows))
+    peers = list(collections.OrderedDict.fromkeys(r["peer"] for r in rows if _value(r) is not None))
+    if not labels or not peers:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(labels)), 4))
+    width = 0.8 / len(peers)
+    for i, peer in enumerate(peers):
+        vals = {r["label"]: _value(r) for r in rows if r["peer"] == peer}
+        ax.bar([j + i * width for j in range(len(labels))], [vals.get(lb) or 0 for lb in labels],
+               width, label=peer)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(labels))])
+    ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=7)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plots(folder: str, rows: list) -> list:
+    """PNG files written (matplotlib missing raises ImportError)."""
+    made = []
+    fam = lambda f: [r for r in rows if r["family"] == f]  # noqa: E731
+    for dtype in ("bf16", "fp8"):
+        pre = [r for r in fam("prefill") if r["dtype"] == dtype]
+        made.append(_line_panels(
+            os.path.join(folder, f"prefill_{dtype}.png"), f"prefill {dtype}: 16k tokens, h*d = 2048",
+            pre, lambda r: f"d {r['d']}, {'causal' if r['causal'] else 'non-causal'}",
+            lambda r: r["seqlens_q"][0], lambda r: r["peer"], "TFLOPS", "sequence length"))
+    heads = sorted({(r["heads"], r["kv_heads"]) for r in fam("decode")})
+    for h, hk in heads:
+        dec = [r for r in fam("decode") if (r["heads"], r["kv_heads"]) == (h, hk)]
+        made.append(_line_panels(
+            os.path.join(folder, f"decode_h{h}_kv{hk}.png"), f"decode, {h} q-heads / {hk} kv-heads, d 128",
+            dec, lambda r: f"batch {r['batch']}", lambda r: r["seqlens_k"][0],
+            lambda r: f"{r['peer']} {'page ' + str(r['page_size']) if r['page_size'] else 'dense'}",
+            "GB/s", "KV length"))
+    made.append(_line_panels(
+        os.path.join(folder, "mla_decode.png"), "MLA decode (qv), d 64 + dv 512, page 64",
+        fam("mla"), lambda r: f"{r['heads']} heads", lambda r: r["seqlens_k"][0],
+        lambda r: f"{r['peer']} b{r['batch']}", "GB/s", "KV length"))
+    made.append(_bars(os.path.join(folder, "varlen.png"), "mixed-length prefill", fam("varlen"),
+                      "TFLOPS"))
+    made.append(_bars(os.path.join(folder, "diffusion.png"), "diffusion (non-causal, d 128)",
+                      fam("diffusion"), "TFLOPS"))
+    return [m for m in made if m]

@@ -1,0 +1,171 @@
+"""Tests of the benchmark suite's own logic (pytest bench/test_bench.py).
+
+The arithmetic (visible pairs, FLOPs, bytes), the grids, the L2 rotation
+count and the Markdown report run everywhere; the reference check and a
+CPU smoke run of the whole suite need torch and the fa3jit package and skip
+without them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import shapes  # noqa: E402
+from shapes import Shape, visible_pairs  # noqa: E402
+
+
+def brute_pairs(sq, sk, causal):
+    return sum(1 for r in range(sq) for j in range(sk) if not causal or j <= r + sk - sq)
+
+
+@pytest.mark.parametrize("sq,sk", list(itertools.product((0, 1, 2, 7, 64, 65), (0, 1, 3, 64, 100))))
+def test_visible_pairs_match_brute_force(sq, sk):
+    for causal in (False, True):
+        assert visible_pairs(sq, sk, causal) == brute_pairs(sq, sk, causal), (sq, sk, causal)
+
+
+def test_flops_count_four_sq_sk_h_d_non_causal():
+    s = Shape("prefill", (512,) * 32, (512,) * 32, 16, 16, 128, 128, False)
+    assert s.flops() == 4 * 512 * 512 * 16 * 128 * 32
+
+
+def test_causal_flops_count_the_visible_pairs():
+    s = Shape("prefill", (4,), (4,), 1, 1, 8, 8, True)
+    assert s.flops() == 4 * 8 * (1 + 2 + 3 + 4)
+
+
+def test_mla_flops_add_the_qv_product():
+    s = Shape("mla", (1,), (10,), 2, 1, 64, 512, False, page_size=64, qv=True)
+    assert s.flops() == 10 * 2 * (2 * 64 + 2 * 512 + 2 * 512)
+
+
+def test_decode_bytes_read_k_and_v_once_plus_q_and_out():
+    s = Shape("decode", (1,) * 4, (1000,) * 4, 32, 8, 128, 128, False, page_size=16)
+    kv = 4 * 1000 * 8 * 256 * 2
+    q_out = 4 * 32 * 128 * 2 * 2
+    assert s.bytes_moved() == kv + q_out
+    # Memory counts whole pages: 1000 tokens take 63 pages of 16.
+    assert s.input_bytes() == 4 * 63 * 16 * 8 * 256 * 2 + q_out
+
+
+def test_fp8_output_is_counted_as_bf16():
+    s = Shape("prefill", (16,), (16,), 2, 2, 64, 64, False, "fp8")
+    assert s.bytes_moved() == 16 * 2 * 128 * 1 + 16 * 2 * 64 * 1 + 16 * 2 * 64 * 2
+
+
+def test_full_grids_cover_the_issue():
+    pre = shapes.prefill(False)
+    assert {s.d for s in pre} == {64, 128, 256}
+    assert {s.dtype for s in pre} == {"bf16", "fp8"}
+    assert {s.seqlens_q[0] for s in pre} == {512, 1024, 2048, 4096, 8192, 16384}
+    assert all(s.total_q == shapes.PREFILL_TOTAL and s.heads * s.d == 2048 for s in pre)
+    dec = shapes.decode(False)
+    assert {s.batch for s in dec} == {1, 16, 64, 128}
+    assert {(s.heads, s.kv_heads) for s in dec} == {(32, 8), (64, 8), (32, 32)}
+    assert {s.max_k for s in dec} == {1024, 8192, 32768, 131072}
+    assert {s.page_size for s in dec} >= {1, 16, 64}
+    assert all(24 <= s.heads <= 40 and 16000 <= s.total_q <= 76000 and not s.causal
+               for s in shapes.diffusion(False))
+    assert all(s.qv for s in shapes.mla(False))
+    assert all(sum(m) == shapes.PREFILL_TOTAL for m in shapes.VARLEN_MIXES.values())
+
+
+def test_quick_grids_are_subsets_and_labels_are_unique():
+    full = shapes.grid(shapes.FAMILIES, quick=False)
+    quick = shapes.grid(shapes.FAMILIES, quick=True)
+    assert set(quick) < set(full)
+    for fam in shapes.FAMILIES:
+        labels = [s.label() for s in full if s.family == fam]
+        assert labels and len(labels) == len(set(labels)), fam
+
+
+def test_unknown_family_is_named():
+    with pytest.raises(ValueError, match="family must be one of"):
+        shapes.grid(["prefil"], quick=True)
+
+
+def _importable(name):
+    try:
+        __import__(name)
+        return True
+    except ImportError:
+        return False
+
+
+needs_torch = pytest.mark.skipif(not _importable("torch"), reason="torch not importable")
+needs_fa3jit = pytest.mark.skipif(not (_importable("torch") and _importable("fa3jit")),
+                                  reason="torch or the fa3jit package not importable")
+
+
+@needs_torch
+def test_copies_rotate_past_l2_within_the_memory_cap():
+    import timing
+    l2 = 50 << 20
+    assert timing.copies_for(1 << 20, l2, 1 << 40) == timing.MAX_COPIES
+    assert timing.copies_for(20 << 20, l2, 1 << 40) == 8  # 3 * 50 / 20 rounded up
+    assert timing.copies_for(20 << 20, l2, 50 << 20) == 2  # memory cap
+    assert timing.copies_for(1 << 30, l2, 1 << 40) == 1
+
+
+@needs_torch
+def test_cpu_timing_takes_the_median():
+    import timing
+    calls = []
+    t = timing.measure_cpu([lambda: calls.append(1)], timing.Settings(0.0, 5, 5, False))
+    assert t.runs == 5 and t.mode == "cpu" and len(calls) == 1 + 1 + 5
+    assert t.p10_ms <= t.median_ms <= t.p90_ms
+
+
+def _fake_rows():
+    base = Shape("prefill", (1024,) * 16, (1024,) * 16, 16, 16, 128, 128, True).to_dict()
+    return [dict(base, peer="fa3jit", status="ok", reason="", tflops=400.0, gbps=1.0),
+            dict(base, peer="sdpa_flash", status="ok", reason="", tflops=200.0, gbps=1.0),
+            dict(base, peer="fa4", status="unavailable", reason="not installed")]
+
+
+def test_markdown_has_values_ratio_and_reasons():
+    import report
+    md = report.markdown({"device_name": "X", "command": "c"}, _fake_rows(),
+                         ["fa3jit", "sdpa_flash", "fa4"])
+    row = [line for line in md.splitlines() if line.startswith("| b16")][0]
+    assert row.split("|")[2:6] == [" 400.0 ", " 200.0 ", " n/a ", " 2.00 "]
+    assert "- fa4, unavailable (1 shape): not installed" in md
+
+
+@needs_fa3jit
+@pytest.mark.parametrize("shape", [s for s in shapes.smoke()], ids=lambda s: s.label())
+def test_reference_check_passes_fa3jit_and_catches_an_error(shape):
+    import peers
+    import problem
+    import reference
+    p = problem.make(shape, "cpu")
+    runner = peers.Fa3jit().prepare(p)
+    out = runner.packed(runner.first())
+    assert reference.check(p, out).ok
+    bad = out.float().clone()
+    bad[-1, -1, 0] += 0.25  # one element of a checked row (the last query, last head)
+    chk = reference.check(p, bad.to(out.dtype))
+    assert not chk.ok and "tolerance" in chk.detail
+
+
+@needs_fa3jit
+def test_cpu_smoke_run_writes_json_markdown_and_exits_0(tmp_path, capsys):
+    import suite
+    rc = suite.main(["--out", str(tmp_path), "--device", "cpu", "--families", "prefill,decode",
+                     "--peers", "fa3jit,sdpa_flash,fa4", "--target-seconds", "0.01",
+                     "--min-runs", "3", "--max-runs", "3"])
+    assert rc == 0
+    data = json.loads((tmp_path / "results.json").read_text())
+    mine = [r for r in data["results"] if r["peer"] == "fa3jit"]
+    assert mine and all(r["status"] == "ok" and r["max_err"] <= r["tol"] for r in mine)
+    fa4 = [r for r in data["results"] if r["peer"] == "fa4"]
+    assert all(r["status"] in ("unavailable", "unsupported", "ok", "error") and
+               (r["status"] == "ok" or r["reason"]) for r in fa4)
+    printed = capsys.readouterr().out
+    assert printed.rstrip().endswith((tmp_path / "results.md").read_text().rstrip().splitlines()[-1])
