@@ -42,6 +42,12 @@ struct AttnParams {
   int page_size;
   int num_pages;
   int max_pages_per_seq;
+  // Decode (flash_attn_with_kvcache). kv_batch_idx[b]: the k/v batch row of
+  // sequence b (cache_batch_idx; null = b; not paged). leftpad_k[b]: keys
+  // before it are padding (cache_leftpad; null = 0): sequence b's keys are
+  // rows [leftpad_k[b], seqused_k[b]) of its k/v row. Null on other paths.
+  const int* kv_batch_idx;
+  const int* leftpad_k;
 
   // ---- scores: s = softmax_scale * descale_q * descale_k * (q.k [+ qv.v]),
   //      then softcap * tanh(s / softcap) when softcap > 0

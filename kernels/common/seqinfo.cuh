@@ -31,6 +31,11 @@ FA3JIT_HD SeqInfo seq_info(const AttnParams& p, int b) {
     s.seqlen_k = p.max_seqlen_k;
   }
   if (p.seqused_k) s.seqlen_k = p.seqused_k[b];
+  if (p.leftpad_k) {  // FA3's convention: seqused_k counts the left padding too
+    const int pad = p.leftpad_k[b];
+    s.k_start += pad;
+    s.seqlen_k -= pad;
+  }
   return s;
 }
 
@@ -61,8 +66,9 @@ FA3JIT_HD KvRow kv_offset(const AttnParams& p, const SeqInfo& s, int b, int t, i
     o.k = page * p.k_batch_stride + int64_t(row) * p.k_row_stride + hk * p.k_head_stride;
     o.v = page * p.v_batch_stride + int64_t(row) * p.v_row_stride + hk * p.v_head_stride;
   } else {
-    o.k = b * p.k_batch_stride + int64_t(s.k_start + t) * p.k_row_stride + hk * p.k_head_stride;
-    o.v = b * p.v_batch_stride + int64_t(s.k_start + t) * p.v_row_stride + hk * p.v_head_stride;
+    const int64_t kb = p.kv_batch_idx ? p.kv_batch_idx[b] : b;
+    o.k = kb * p.k_batch_stride + int64_t(s.k_start + t) * p.k_row_stride + hk * p.k_head_stride;
+    o.v = kb * p.v_batch_stride + int64_t(s.k_start + t) * p.v_row_stride + hk * p.v_head_stride;
   }
   return o;
 }

@@ -6,6 +6,7 @@
 #include "dispatch/device_buffer.h"
 #include "dispatch/heuristics.h"
 #include "dispatch/path_choice.h"
+#include "dispatch/run_plan.h"
 #include "fa3jit/args.h"
 #include "fa3jit/device.h"
 #include "fa3jit/error.h"
@@ -62,9 +63,9 @@ void resolve_schedule(detail::Plan& plan, const detail::PathChoice& choice) {
 
 }  // namespace
 
-VarlenResult flash_attn_varlen(const VarlenArgs& args, void* stream) {
-  detail::Plan plan = detail::validate_varlen_args(args, stream);
-  const detail::PathChoice choice = detail::choose_path(plan);  // throws NotSupported
+namespace detail {
+
+VarlenResult run_plan(Plan& plan, const PathChoice& choice, const VarlenArgs& args, void* stream) {
   resolve_schedule(plan, choice);
 
   VarlenResult result;
@@ -87,6 +88,14 @@ VarlenResult flash_attn_varlen(const VarlenArgs& args, void* stream) {
   }
   detail::run_path(plan, choice, stream);
   return result;
+}
+
+}  // namespace detail
+
+VarlenResult flash_attn_varlen(const VarlenArgs& args, void* stream) {
+  detail::Plan plan = detail::validate_varlen_args(args, stream);
+  const detail::PathChoice choice = detail::choose_path(plan);  // throws NotSupported
+  return detail::run_plan(plan, choice, args, stream);
 }
 
 }  // namespace fa3jit

@@ -1,0 +1,15 @@
+// The part of flash_attn_varlen after validation, for entry points that
+// build and adjust a Plan themselves (flash_attn_with_kvcache): resolves the
+// schedule, allocates the outputs `args` does not give, binds and runs.
+#pragma once
+#include "dispatch/path_choice.h"
+#include "fa3jit/args.h"
+#include "validate/plan.h"
+
+namespace fa3jit::detail {
+
+// `choice` from choose_path(plan). Reads only out / softmax_lse /
+// return_softmax_lse of `args`.
+VarlenResult run_plan(Plan& plan, const PathChoice& choice, const VarlenArgs& args, void* stream);
+
+}  // namespace fa3jit::detail

@@ -1,0 +1,142 @@
+// read_and_check_kvcache_metadata: host copies of the int32 arguments of
+// flash_attn_with_kvcache and the rules on their values. On a GPU this is
+// the only read (the varlen validation then runs with check_metadata off:
+// the key lengths it would read are only computed by the append step).
+#include <algorithm>
+#include <cstring>
+
+#include "device/cuda_driver.h"
+#include "kvcache/kvcache_layout.h"
+#include "validate/check_util.h"
+
+namespace fa3jit::detail {
+namespace {
+
+struct Span {
+  const Tensor* t;
+  int64_t count;
+  std::vector<int32_t>* dst;
+};
+
+void copy_spans(const std::vector<Span>& spans, const Device& dev, void* stream) {
+  if (dev.type == DeviceType::CPU) {
+    for (const Span& s : spans) std::memcpy(s.dst->data(), s.t->data, size_t(s.count) * 4);
+    return;
+  }
+  if (dev.type != DeviceType::CUDA)
+    fail(ErrorKind::NotSupported, "check_metadata on ", device_name(dev), ": pass check_metadata = false");
+  const cuda::Driver& drv = cuda::require_driver();
+  cuda::set_device(dev.index);
+  CUstream cs = static_cast<CUstream>(stream);
+  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
+  FA3JIT_CU(drv.cuStreamIsCapturing(cs, &capture));
+  if (capture != CU_STREAM_CAPTURE_STATUS_NONE)
+    fail(ErrorKind::InvalidValue, "check_metadata must be false while the stream is captured into a CUDA graph: "
+         "checking copies cache_seqlens / page_table / ... to the host and synchronizes");
+  for (const Span& s : spans)
+    FA3JIT_CU(drv.cuMemcpyDtoHAsync(s.dst->data(), reinterpret_cast<CUdeviceptr>(s.t->data), size_t(s.count) * 4, cs));
+  FA3JIT_CU(drv.cuStreamSynchronize(cs));
+}
+
+void check_offsets(const std::vector<int32_t>& cu, const char* name, int64_t rows, const char* rows_name) {
+  if (cu.empty()) return;
+  if (cu[0] != 0) fail(ErrorKind::InvalidValue, name, "[0] must be 0: got ", cu[0]);
+  for (size_t i = 1; i < cu.size(); ++i)
+    if (cu[i] < cu[i - 1])
+      fail(ErrorKind::InvalidValue, name, " must be non-decreasing: ", name, "[", i, "] = ", cu[i], " < ", name, "[",
+           i - 1, "] = ", cu[i - 1]);
+  if (cu.back() > rows)
+    fail(ErrorKind::InvalidValue, name, "[", cu.size() - 1, "] = ", cu.back(), " must be <= ", rows_name, " = ", rows);
+}
+
+// Rotary positions [first, first + count) of sequence b must be rows of cos / sin.
+void check_rotary_range(const KvcacheLayout& L, int b, int64_t first, int64_t count, const char* what) {
+  if (count <= 0) return;
+  if (first < 0 || first + count > L.seqlen_ro)
+    fail(ErrorKind::InvalidValue, "sequence ", b, "'s ", what, " use rotary positions [", first, ", ", first + count,
+         ") but rotary_cos / rotary_sin have seqlen_ro = ", L.seqlen_ro, " rows (the base is ",
+         "rotary_seqlens[b] if given, else cache_seqlens[b])");
+}
+
+void check_sequence(const KvcacheArgs& a, const KvcacheLayout& L, const KvcacheMeta& m, int b) {
+  const int64_t cached = m.cached_tokens(a, L, b), fresh = m.new_tokens(L, b), keys = cached + fresh;
+  if (cached < 0) fail(ErrorKind::InvalidValue, "cache_seqlens[", b, "] = ", cached, " must be >= 0");
+  if (keys > L.capacity)
+    fail(ErrorKind::InvalidValue, "sequence ", b, " holds cache_seqlens[", b, "] = ", cached, " + ", fresh,
+         " new tokens = ", keys, " keys, more than its cache can hold: ", L.capacity,
+         L.paged ? " (page_table.shape[1] * page_size)" : " (k_cache.shape[1])");
+  if (!m.cache_batch_idx.empty() && (m.cache_batch_idx[b] < 0 || m.cache_batch_idx[b] >= L.b_cache))
+    fail(ErrorKind::InvalidValue, "cache_batch_idx[", b, "] = ", m.cache_batch_idx[b], " must be in [0, ", L.b_cache,
+         ") (k_cache.shape[0])");
+  if (!m.cache_leftpad.empty() && (m.cache_leftpad[b] < 0 || m.cache_leftpad[b] > cached))
+    fail(ErrorKind::InvalidValue, "cache_leftpad[", b, "] = ", m.cache_leftpad[b], " must be in [0, cache_seqlens[",
+         b, "] = ", cached, "]: cache_seqlens counts the left padding too (FlashAttention-3's convention)");
+  if (a.max_seqlen_q && m.query_rows(L, b) > *a.max_seqlen_q)
+    fail(ErrorKind::InvalidValue, "sequence ", b, " has ", m.query_rows(L, b), " queries, more than max_seqlen_q = ",
+         *a.max_seqlen_q);
+  if (L.paged) {
+    const int64_t pages = (keys + L.page_size - 1) / L.page_size;
+    for (int64_t j = 0; j < pages; ++j) {
+      const int page = m.page_table[size_t(b * m.page_table_stride + j)];
+      if (page < 0 || page >= L.num_pages)
+        fail(ErrorKind::InvalidValue, "page_table[", b, "][", j, "] = ", page, " must be in [0, ", L.num_pages,
+             ") (k_cache has ", L.num_pages, " pages): sequence ", b, " uses its first ", pages, " pages (", keys,
+             " keys, page_size ", L.page_size, ")");
+    }
+  }
+  if (L.rotary_dim > 0) {
+    const int64_t base = m.rotary_seqlens.empty() ? cached : m.rotary_seqlens[b];
+    check_rotary_range(L, b, base, fresh, "new keys");
+    check_rotary_range(L, b, base, L.rotary_q_per_row ? m.query_rows(L, b) : std::min(1, m.query_rows(L, b)), "queries");
+  }
+}
+
+}  // namespace
+
+int KvcacheMeta::new_tokens(const KvcacheLayout& L, int b) const {
+  if (!L.append) return 0;
+  return L.new_is_4d ? L.s_new : cu_seqlens_k_new[b + 1] - cu_seqlens_k_new[b];
+}
+int KvcacheMeta::cached_tokens(const KvcacheArgs& a, const KvcacheLayout& L, int b) const {
+  if (!cache_seqlens.empty()) return cache_seqlens[b];
+  if (const int64_t* n = std::get_if<int64_t>(&a.cache_seqlens)) return int(*n);
+  return int(L.capacity);
+}
+int KvcacheMeta::query_rows(const KvcacheLayout& L, int b) const {
+  return L.q_is_4d ? L.s_q : cu_seqlens_q[b + 1] - cu_seqlens_q[b];
+}
+
+KvcacheMeta read_and_check_kvcache_metadata(const KvcacheArgs& a, const KvcacheLayout& L, void* stream) {
+  KvcacheMeta m;
+  if (a.q.device.type != DeviceType::CPU && !a.check_metadata) return m;
+  std::vector<Span> spans;
+  auto whole = [&](const Tensor* t, std::vector<int32_t>& dst) {
+    if (!t || !t->defined()) return;
+    dst.resize(size_t(t->numel()));
+    if (!dst.empty()) spans.push_back({t, t->numel(), &dst});
+  };
+  whole(&a.cu_seqlens_q, m.cu_seqlens_q);
+  whole(&a.cu_seqlens_k_new, m.cu_seqlens_k_new);
+  whole(std::get_if<Tensor>(&a.cache_seqlens), m.cache_seqlens);
+  whole(&a.cache_batch_idx, m.cache_batch_idx);
+  whole(&a.cache_leftpad, m.cache_leftpad);
+  whole(&a.rotary_seqlens, m.rotary_seqlens);
+  Tensor pages;  // rows [0, b) of the page table as one span
+  if (L.paged && L.batch > 0 && L.max_pages_per_seq > 0) {
+    m.page_table_stride = a.page_table.stride[0];
+    if (m.page_table_stride < 0)
+      fail(ErrorKind::InvalidValue, "page_table's row stride must be >= 0: got ", m.page_table_stride);
+    pages = a.page_table;
+    m.page_table.resize(size_t((L.batch - 1) * m.page_table_stride + L.max_pages_per_seq));
+    spans.push_back({&pages, int64_t(m.page_table.size()), &m.page_table});
+  }
+  copy_spans(spans, a.q.device, stream);
+  m.readable = true;
+
+  check_offsets(m.cu_seqlens_q, "cu_seqlens_q", L.total_q, "q.shape[0] (total_q)");
+  check_offsets(m.cu_seqlens_k_new, "cu_seqlens_k_new", L.total_new, "k.shape[0] (total_new)");
+  for (int b = 0; b < L.batch; ++b) check_sequence(a, L, m, b);
+  return m;
+}
+
+}  // namespace fa3jit::detail
