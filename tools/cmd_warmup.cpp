@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "device/cuda_driver.h"
 #include "dispatch/sm80_specs.h"
+#include "dispatch/sm90_specs.h"
 #include "fa3jit/error.h"
 #include "jit/jit.h"
 #include "jit/warmup.h"
@@ -116,6 +117,7 @@ int cmd_warmup(int argc, char** argv) {
   const int jobs = opts.get_int("jobs", int(std::min(hw, 8u)), 1);
 
   jit::add_warmup_source("sm80", &sm80_family);
+  jit::add_warmup_source("sm90", &fa3jit::detail::sm90_warmup_family);
   const std::vector<jit::WarmupItem> items = jit::warmup_specs(filter);
   if (opts.has("list")) {
     for (const jit::WarmupItem& it : items) std::printf("%-9s %s\n", it.family.c_str(), it.spec.describe().c_str());

@@ -45,7 +45,8 @@ namespace fa3jit::cuda {
   X(cuEventRecord)                      \
   X(cuEventSynchronize)                 \
   X(cuEventElapsedTime)                 \
-  X(cuEventDestroy)
+  X(cuEventDestroy)                      \
+  X(cuTensorMapEncodeTiled)
 
 struct Driver {
 #define FA3JIT_DECLARE_FN(name) decltype(&::name) name = nullptr;

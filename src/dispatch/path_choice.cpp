@@ -6,6 +6,7 @@
 #include "fa3jit/error.h"
 #include "dispatch/sm80_path.h"
 #include "dispatch/sm80_specs.h"
+#include "dispatch/sm90_path.h"
 
 namespace fa3jit::detail {
 namespace {
@@ -40,12 +41,17 @@ PathChoice choose_path(const Plan& plan) {
     throw Error(ErrorKind::NotSupported, "q is on " + device_name(plan.device) + ": " + explain_support(*c.device));
   if (plan.path == KernelPath::Cpu)
     throw Error(ErrorKind::InvalidValue, "path = cpu needs CPU tensors, but q is on " + device_name(plan.device));
-  if (plan.path == KernelPath::Sm90)
-    throw Error(ErrorKind::NotSupported,
-                "path = sm90: the Hopper fast path is not supported yet; use path = auto or sm80");
-  // Auto: the portable path runs everywhere (the Hopper path is not done).
-  c.path = KernelPath::Sm80;
   c.workers = std::max(1, c.device->sm_count - plan.sm_margin);
+  // The Hopper path when asked for (it says what it cannot do), or for
+  // Auto on sm_90 when it runs the plan at full speed; else the portable one.
+  if (plan.path == KernelPath::Sm90 || (plan.path == KernelPath::Auto && sm90_preferred(plan, *c.device))) {
+    check_sm90_supports(plan, *c.device);
+    c.path = KernelPath::Sm90;
+    c.tile_m = 128;
+    c.tile_n = sm90_plan_block_n(plan);
+    return c;
+  }
+  c.path = KernelPath::Sm80;
   check_sm80_supports(plan, *c.device);
   // The split / pack heuristics reason in the kernel's real tile shape.
   const Sm80Tile tile = sm80_key_for(plan, *c.device).tile;
@@ -61,6 +67,9 @@ void run_path(const Plan& plan, const PathChoice& choice, void* stream) {
       return;
     case KernelPath::Sm80:
       run_sm80(plan, *choice.device, static_cast<CUstream>(stream));
+      return;
+    case KernelPath::Sm90:
+      run_sm90(plan, *choice.device, static_cast<CUstream>(stream));
       return;
     default:
       break;

@@ -15,6 +15,9 @@ struct Plan {
   DType out_dtype = DType::bf16;
   bool q_is_4d = false;  // fixed-length (b, s_q, h, d) batch
   bool paged = false;
+  // Rows of k's token dim as stored: total_k (packed 3-D), s_k (4-D) or
+  // page_size (paged). Bounds the sm90 path's TMA box reads.
+  int k_rows = 0;
   int num_splits_requested = 1;  // as given: 0 = auto (resolved by dispatch)
   int pack_gqa_requested = -1;   // -1 = auto, 0/1 as given
   KernelPath path = KernelPath::Auto;

@@ -74,6 +74,7 @@ Plan validate_varlen_args(const VarlenArgs& a, void* stream) {
   plan.out_dtype = out_dtype_for(a.q.dtype);
   plan.q_is_4d = L.q_is_4d;
   plan.paged = L.paged;
+  plan.k_rows = L.paged ? L.page_size : (L.k_is_4d ? L.s_k : L.total_k);
   set_output_shapes(plan, L);
   if (a.out.defined()) check_out_tensor(plan, a.out);
   if (a.softmax_lse.defined()) check_lse_tensor(plan, a.softmax_lse);

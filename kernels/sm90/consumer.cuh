@@ -1,0 +1,181 @@
+// A consumer warpgroup of the sm90 kernel: 64 rows of each 128-row Q tile.
+// Per key block: S = Q K^T with wgmma (Q and K from shared memory), scale /
+// softcap / mask with the shared rules (per-element only on boundary
+// blocks), online softmax in registers (log2 units), P converted to 16-bit
+// registers as the A operand of O += P V (V from shared memory, MN-major).
+// Each buffer is released on its empty mbarrier as soon as its MMA is done.
+// Epilogue: straight from registers with per-row bounds, so that no store
+// reaches past the sequence (or into a neighbouring one in varlen mode).
+#pragma once
+#include "../common/dtypes.cuh"
+#include "../common/mask.cuh"
+#include "../common/seqinfo.cuh"
+#include "../common/softmax.cuh"
+#include "row_math.cuh"
+#include "smem.cuh"
+#include "tile_sched.cuh"
+#include "wgmma.cuh"
+
+namespace fa3jit_k::sm90 {
+
+// Zeroes the rows [valid, kBlockN) of a V block (keys past the sequence
+// end: their P is 0, but 0 * NaN from an uninitialized page is NaN), then
+// makes the stores visible to wgmma. Both consumer warpgroups write the
+// same zeros; each waits only for its own before its MMA.
+template <int kDV, int kBlockN>
+__device__ __forceinline__ void zero_v_tail(uint8_t* v, int valid, int cw) {
+  constexpr int kChunks = padded_cols(kDV) / 64;
+  const int rows = kBlockN - valid;
+  const int tid = threadIdx.x % 128;
+  for (int i = tid; i < kChunks * rows * 8; i += 128) {
+    const int c = i / (rows * 8), rem = i % (rows * 8);
+    uint4* dst = reinterpret_cast<uint4*>(v + c * kBlockN * 128 + (valid + rem / 8) * 128) + rem % 8;
+    *dst = make_uint4(0, 0, 0, 0);
+  }
+  fence_async_smem();
+  named_sync(1 + cw, 128);
+}
+
+template <int kD, int kDV, int kBlockN, int kStages, int kInDtype, int kMask, int kFlags>
+__device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV, kBlockN, kStages>& sm, int cw) {
+  constexpr bool kSoftcap = kFlags & kFlagSoftcap, kSinks = kFlags & kFlagSinks, kPack = kFlags & kFlagPackGqa;
+  constexpr int kNS = kBlockN / 2;  // S accumulators per thread
+  constexpr int kNO = kDV / 2;      // O accumulators per thread
+  constexpr int kKSteps = kD / 16, kPSteps = kBlockN / 16;
+  static_assert(kD % 16 == 0 && kDV % 16 == 0 && kBlockN % 16 == 0, "dims must be multiples of 16");
+
+  const int tid = threadIdx.x % 128, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
+  const int wg_row0 = cw * 64;
+  const TileGrid grid = tile_grid(p, kPack);
+  const MaskSpec ms = mask_spec(p);
+  const uint32_t q_addr = smem_addr(sm.q()) + wg_row0 * 128;
+  const float softcap = p.softcap;
+  int kv_it = 0, tcount = 0;
+
+  for (int t = blockIdx.x; t < grid.count; t += gridDim.x) {
+    const Tile x = tile_at<kBlockN, kMask>(p, grid, t);
+    if (!x.valid) continue;
+    const int row0 = x.m_block * kBlockM;
+    const int head_base = kPack ? x.hk * grid.hpack : x.head;
+    int pi[2];
+    KeyRange rk[2];
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      pi[hf] = row0 + wg_row0 + warp * 16 + g + 8 * hf;
+      const int pc = imin(pi[hf], x.rows_total - 1);
+      rk[hf] = kMask == kMaskNone ? KeyRange{0, x.s.seqlen_k}
+                                  : key_range(ms, pc / grid.hpack, x.s.seqlen_q, x.s.seqlen_k);
+    }
+    const float scale = score_scale(p, x.b, x.hk);
+    const float scale_log2 = scale * kLog2e;
+
+    float o[kNO];
+#pragma unroll
+    for (int i = 0; i < kNO; ++i) o[i] = 0.f;
+    float m_run[2] = {neg_inf(), neg_inf()}, l_run[2] = {0.f, 0.f};
+
+    mbar_wait(sm.q_full(), tcount & 1);
+    for (int n = x.n_end - 1; n >= x.n_begin; --n) {
+      const int st = kv_it % kStages;
+      const uint32_t ph = (kv_it / kStages) & 1;
+
+      // ---- S = Q K^T
+      float s[kNS];
+      mbar_wait(sm.k_full(st), ph);
+      const uint32_t k_addr = smem_addr(sm.k(st));
+      wgmma_fence();
+#pragma unroll
+      for (int ks = 0; ks < kKSteps; ++ks)
+        Wgmma<kBlockN, kInDtype>::ss(s, desc_kmajor(q_addr, kBlockM, ks), desc_kmajor(k_addr, kBlockN, ks),
+                                     ks > 0 ? 1 : 0);
+      wgmma_commit();
+      wgmma_wait<0>();
+      fence_regs(s);
+      __syncwarp();
+      if (lane == 0) mbar_arrive(sm.k_empty(st));
+
+      // ---- scores in log2 units; masked keys -inf (only boundary blocks test)
+      const bool full = n * kBlockN >= x.full_begin && (n + 1) * kBlockN <= x.full_end;
+#pragma unroll
+      for (int i = 0; i < kNS; ++i) {
+        float v = s[i];
+        v = kSoftcap ? apply_softcap(v * scale, softcap) * kLog2e : v * scale_log2;
+        const int col = n * kBlockN + (i / 4) * 8 + 2 * t4 + (i & 1);
+        if (!full && !key_visible(rk[(i / 2) & 1], col)) v = neg_inf();
+        s[i] = v;
+      }
+
+      // ---- online softmax: rescale the running sum and O by exp2(m_old - m_new)
+#pragma unroll
+      for (int hf = 0; hf < 2; ++hf) {
+        float mx = neg_inf();
+#pragma unroll
+        for (int c = 0; c < kNS / 4; ++c) mx = fmaxf(mx, fmaxf(s[4 * c + 2 * hf], s[4 * c + 2 * hf + 1]));
+        mx = quad_max(mx);
+        const float m_new = fmaxf(m_run[hf], mx);
+        const float m_use = m_new == neg_inf() ? 0.f : m_new;  // no key yet: avoid inf - inf
+        const float alpha = fast_exp2(m_run[hf] - m_use);
+        m_run[hf] = m_new;
+        float sum = 0.f;
+#pragma unroll
+        for (int c = 0; c < kNS / 4; ++c)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const float pe = fast_exp2(s[4 * c + 2 * hf + e] - m_use);
+            s[4 * c + 2 * hf + e] = pe;
+            sum += pe;
+          }
+        l_run[hf] = l_run[hf] * alpha + sum;
+#pragma unroll
+        for (int c = 0; c < kNO / 4; ++c) {
+          o[4 * c + 2 * hf] *= alpha;
+          o[4 * c + 2 * hf + 1] *= alpha;
+        }
+      }
+      uint32_t pa[kPSteps][4];
+#pragma unroll
+      for (int kk = 0; kk < kPSteps; ++kk)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) pa[kk][j] = pack_half2<kInDtype>(s[8 * kk + 2 * j], s[8 * kk + 2 * j + 1]);
+
+      // ---- O += P V
+      mbar_wait(sm.v_full(st), ph);
+      if ((n + 1) * kBlockN > x.s.seqlen_k) zero_v_tail<kDV, kBlockN>(sm.v(st), x.s.seqlen_k - n * kBlockN, cw);
+      const uint32_t v_addr = smem_addr(sm.v(st));
+#pragma unroll
+      for (int kk = 0; kk < kPSteps; ++kk) fence_regs(pa[kk]);
+      fence_regs(o);
+      wgmma_fence();
+#pragma unroll
+      for (int kk = 0; kk < kPSteps; ++kk) Wgmma<kDV, kInDtype>::rs(o, pa[kk], desc_mnmajor(v_addr, kBlockN, kk), 1);
+      wgmma_commit();
+      wgmma_wait<0>();
+      fence_regs(o);
+      __syncwarp();
+      if (lane == 0) mbar_arrive(sm.v_empty(st));
+      ++kv_it;
+    }
+    __syncwarp();
+    if (lane == 0) mbar_arrive(sm.q_empty());  // every MMA reading this Q is done
+
+    // ---- epilogue: normalize, write out and LSE for the rows of this sequence
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf) {
+      const float l = quad_sum(l_run[hf]);
+      if (pi[hf] >= x.rows_total) continue;
+      const int r = pi[hf] / grid.hpack, hh = kPack ? head_base + pi[hf] % grid.hpack : x.head;
+      const float sink = kSinks ? sink_logit(p, hh) : neg_inf();
+      const RowFinal f = finish_row(m_run[hf] * kLn2, l, sink);
+      uint16_t* dst = static_cast<uint16_t*>(p.out) + out_offset(p, x.s, x.b, r, hh);
+#pragma unroll
+      for (int c = 0; c < kNO / 4; ++c) {
+        const int col = c * 8 + 2 * t4;
+        if (col < p.dv) store_pair<kInDtype>(dst + col, o[4 * c + 2 * hf] * f.out_scale, o[4 * c + 2 * hf + 1] * f.out_scale);
+      }
+      if (t4 == 0 && p.lse) p.lse[lse_offset(p, x.s, x.b, r, hh)] = f.lse;
+    }
+    ++tcount;
+  }
+}
+
+}  // namespace fa3jit_k::sm90

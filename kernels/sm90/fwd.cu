@@ -1,0 +1,44 @@
+// Entry of the sm90 (Hopper, sm_90a) forward kernel, compiled by NVRTC per
+// specialization (the host names the instance: src/dispatch/sm90_specs.cpp).
+// Warp-specialized: warpgroup 0 gives up registers and one of its threads
+// issues the TMA loads; warpgroups 1 and 2 take the registers and compute.
+// Persistent: each CTA walks tiles blockIdx.x, + gridDim.x, ...
+#include "consumer.cuh"
+#include "producer.cuh"
+
+namespace fa3jit_k::sm90 {
+
+template <int kD, int kDV, int kBlockN, int kStages, int kInDtype, int kMask, int kFlags>
+__global__ void __launch_bounds__(kThreads, 1)
+    fwd_kernel(const __grid_constant__ AttnParams p, const __grid_constant__ TmaDesc tq,
+               const __grid_constant__ TmaDesc tk, const __grid_constant__ TmaDesc tv) {
+  extern __shared__ __align__(1024) uint8_t smem_raw[];
+  const Smem<kD, kDV, kBlockN, kStages> sm(smem_raw);
+  constexpr uint32_t kConsumerWarps = 4 * kConsumerWarpgroups;
+  if (threadIdx.x == 0) {
+    mbar_init(sm.q_full(), 1);
+    mbar_init(sm.q_empty(), kConsumerWarps);
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(sm.k_full(s), 1);
+      mbar_init(sm.k_empty(s), kConsumerWarps);
+      mbar_init(sm.v_full(s), 1);
+      mbar_init(sm.v_empty(s), kConsumerWarps);
+    }
+    mbar_init_fence();
+  }
+  __syncthreads();
+  if (threadIdx.x / 128 == 0) {
+    regs_decrease<kProducerRegs>();
+    if (threadIdx.x == 0) {
+      tma_prefetch_desc(&tq);
+      tma_prefetch_desc(&tk);
+      tma_prefetch_desc(&tv);
+      produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm);
+    }
+  } else {
+    regs_increase<kConsumerRegs>();
+    consume<kD, kDV, kBlockN, kStages, kInDtype, kMask, kFlags>(p, sm, threadIdx.x / 128 - 1);
+  }
+}
+
+}  // namespace fa3jit_k::sm90

@@ -1,0 +1,34 @@
+// Where the sm90 kernel's tiles and mbarriers live in shared memory
+// (layout from tile_config.cuh; every tile 1024-byte aligned).
+#pragma once
+#include "tile_config.cuh"
+
+namespace fa3jit_k::sm90 {
+
+template <int kD, int kDV, int kBlockN, int kStages>
+struct Smem {
+  static constexpr SmemLayout kLayout = smem_layout(kD, kDV, kBlockN, kStages);
+  static constexpr int kQBytes = kBlockM * padded_cols(kD) * 2;
+  static constexpr int kKBytes = kBlockN * padded_cols(kD) * 2;  // one stage
+  static constexpr int kVBytes = kBlockN * padded_cols(kDV) * 2;
+  static_assert(kKBytes % 1024 == 0 && kVBytes % 1024 == 0, "tiles must keep 1024-byte alignment");
+
+  uint8_t* base;
+
+  __device__ explicit Smem(uint8_t* raw) {
+    const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(raw));
+    base = raw + ((1024 - (a & 1023)) & 1023);
+  }
+  __device__ uint8_t* q() const { return base + kLayout.q; }
+  __device__ uint8_t* k(int stage) const { return base + kLayout.k + stage * kKBytes; }
+  __device__ uint8_t* v(int stage) const { return base + kLayout.v + stage * kVBytes; }
+  __device__ uint64_t* bar(int i) const { return reinterpret_cast<uint64_t*>(base + kLayout.bars) + i; }
+  __device__ uint64_t* q_full() const { return bar(0); }
+  __device__ uint64_t* q_empty() const { return bar(1); }
+  __device__ uint64_t* k_full(int s) const { return bar(2 + s); }
+  __device__ uint64_t* k_empty(int s) const { return bar(2 + kStages + s); }
+  __device__ uint64_t* v_full(int s) const { return bar(2 + 2 * kStages + s); }
+  __device__ uint64_t* v_empty(int s) const { return bar(2 + 3 * kStages + s); }
+};
+
+}  // namespace fa3jit_k::sm90

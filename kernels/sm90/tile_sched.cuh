@@ -1,0 +1,70 @@
+// The persistent tile order of the sm90 kernel and what one tile covers.
+// Tile t of (batch, head, m-block): heads of one batch are consecutive and,
+// inside a head, m-blocks run from the last (the longest under a causal
+// mask) to the first, so that the CTAs running at once share a head's K/V
+// in L2 and long tiles start first. Producer and consumers walk the same
+// list and skip the same empty tiles.
+#pragma once
+#include "../common/mask.cuh"
+#include "../common/seqinfo.cuh"
+#include "tile_config.cuh"
+
+namespace fa3jit_k::sm90 {
+
+struct TileGrid {
+  int hpack;    // q-heads per tile row group (pack_gqa), else 1
+  int heads;    // heads in the grid: h_k when packed, else h
+  int m_tiles;  // m-blocks of the longest sequence
+  int count;    // tiles in all
+};
+
+FA3JIT_HD TileGrid tile_grid(const AttnParams& p, bool pack_gqa) {
+  TileGrid g;
+  g.hpack = pack_gqa ? p.h / p.h_k : 1;
+  g.heads = pack_gqa ? p.h_k : p.h;
+  g.m_tiles = ceil_div(p.max_seqlen_q * g.hpack, kBlockM);
+  g.count = g.m_tiles * g.heads * p.batch;
+  return g;
+}
+
+struct Tile {
+  int b, head, m_block;  // head: q-head, or the kv-head when packed
+  int hk;                // kv-head
+  SeqInfo s;
+  int rows_total;        // packed rows of the sequence (seqlen_q * hpack)
+  int n_begin, n_end;    // key blocks to visit: [n_begin, n_end)
+  int full_begin, full_end;  // keys every row of the tile sees (no per-element mask inside)
+  bool valid;            // false: past this sequence's last m-block
+};
+
+template <int kBlockN, int kMask>
+__device__ __forceinline__ Tile tile_at(const AttnParams& p, const TileGrid& g, int t) {
+  Tile x;
+  const int mrev = t % g.m_tiles;
+  const int hb = t / g.m_tiles;
+  x.head = hb % g.heads;
+  x.b = hb / g.heads;
+  x.m_block = g.m_tiles - 1 - mrev;
+  x.hk = g.hpack > 1 ? x.head : kv_head_of(p, x.head);
+  x.s = seq_info(p, x.b);
+  x.rows_total = x.s.seqlen_q * g.hpack;
+  const int row0 = x.m_block * kBlockM;
+  x.valid = row0 < x.rows_total;
+  x.n_begin = x.n_end = 0;
+  x.full_begin = 0;
+  x.full_end = x.s.seqlen_k;
+  if (!x.valid) return x;
+  KeyRange keys{0, x.s.seqlen_k};
+  if constexpr (kMask != kMaskNone) {
+    const MaskSpec ms = mask_spec(p);
+    const int r_first = row0 / g.hpack, r_last = (imin(row0 + kBlockM, x.rows_total) - 1) / g.hpack;
+    keys = key_range_of_rows(ms, r_first, r_last + 1, x.s.seqlen_q, x.s.seqlen_k);
+    x.full_begin = key_range(ms, r_last, x.s.seqlen_q, x.s.seqlen_k).begin;
+    x.full_end = key_range(ms, r_first, x.s.seqlen_q, x.s.seqlen_k).end;
+  }
+  x.n_begin = keys.begin / kBlockN;
+  x.n_end = keys.end > keys.begin ? ceil_div(keys.end, kBlockN) : x.n_begin;
+  return x;
+}
+
+}  // namespace fa3jit_k::sm90

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The sm90 (Hopper) path on an H100/H200 machine: build, GPU tests, SASS
+# check (HGMMA present, no local memory), then the benchmark of the sm90
+# path next to the sm80 path, PyTorch SDPA (FA2) and cuDNN.
+#   scripts/gpu_check_sm90.sh [steps]    steps: any of build test sanitize sass bench (default: build test sass bench)
+# Logs go to $OUT (default /tmp/fa3jit_gpu_check_sm90). A GoogleTest prefix
+# at build/deps/gtest (copied from a machine that has one) is used if present.
+set -u -o pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${OUT:-/tmp/fa3jit_gpu_check_sm90}
+BUILD=$ROOT/build/gpu-sm90
+STEPS=${*:-build test sass bench}
+mkdir -p "$OUT"
+export FA3JIT_CACHE_DIR=${FA3JIT_CACHE_DIR:-$BUILD/jit-cache}
+has() { [[ " $STEPS " == *" $1 "* ]]; }
+status=0
+
+if has build; then
+  {
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+    gtest_args=()
+    [ -d "$ROOT/build/deps/gtest" ] && gtest_args=(-DGTest_DIR="$ROOT/build/deps/gtest/lib/x86_64-linux-gnu/cmake/GTest")
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${gtest_args[@]}" &&
+      ninja -C "$BUILD" -j16 fa3jit_tests fa3jit_cli
+  } >"$OUT/build.log" 2>&1 || { echo "BUILD FAILED"; tail -40 "$OUT/build.log"; exit 1; }
+  echo "build ok"
+fi
+
+if has test; then
+  "$BUILD/fa3jit_tests" --gtest_filter="${SM90_FILTER:-*Sm90*}" >"$OUT/tests.log" 2>&1 || status=1
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[==========\]|Failure|error|Expected|max_err|  out|softmax_lse|spills" \
+    "$OUT/tests.log" | head -80
+fi
+
+if has sanitize; then
+  small='All/Sm90Gpu.MatchesReference/bfloat16_d128_causal:All/Sm90Gpu.MatchesReference/paged128_decode_packed:All/Sm90Gpu.MatchesReference/zero_lengths_causal:All/Sm90Gpu.MatchesReference/long_many_tiles_causal'
+  for tool in memcheck racecheck synccheck; do
+    echo "=== compute-sanitizer --tool $tool"
+    compute-sanitizer --tool "$tool" --error-exitcode 9 "$BUILD/fa3jit_tests" --gtest_filter="$small" 2>&1 |
+      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|Invalid|Race|hazard|PASSED|FAILED" | head -20
+  done | tee "$OUT/sanitize.log"
+fi
+
+if has sass; then
+  # Cache entries wrap the cubin; cut from the ELF magic and disassemble.
+  python3 - "$FA3JIT_CACHE_DIR" "$OUT/sass.log" <<'PY'
+import glob, os, subprocess, sys, tempfile
+cache, log = sys.argv[1], sys.argv[2]
+with open(log, "w") as out:
+    for path in sorted(glob.glob(os.path.join(cache, "*.cubin"))):
+        data = open(path, "rb").read()
+        at = data.find(b"\x7fELF")
+        if at < 0:
+            continue
+        with tempfile.NamedTemporaryFile(suffix=".cubin", delete=False) as t:
+            t.write(data[at:])
+        sass = subprocess.run(["cuobjdump", "-sass", t.name], capture_output=True, text=True).stdout
+        res = subprocess.run(["cuobjdump", "-res-usage", t.name], capture_output=True, text=True).stdout
+        os.unlink(t.name)
+        names = [l.split("Function ")[1].rstrip(" :") for l in res.splitlines() if "Function " in l]
+        if not any("sm90" in n for n in names):
+            continue
+        usage = " | ".join(l.strip() for l in res.splitlines() if "REG:" in l)
+        print(f"{names[:1]} HGMMA={sass.count('HGMMA')} LDL={sass.count('LDL')} STL={sass.count('STL')} {usage}",
+              file=out)
+PY
+  head -40 "$OUT/sass.log"
+  grep -q "HGMMA=0 " "$OUT/sass.log" && { echo "an sm90 kernel has no HGMMA"; status=1; }
+  grep -qE "LDL=[1-9]|STL=[1-9]" "$OUT/sass.log" && { echo "an sm90 kernel uses local memory"; status=1; }
+fi
+
+if has bench; then
+  args=(--device cuda --d "${BENCH_D:-64,128,256}" --seqlen "${BENCH_SEQLEN:-512,1024,2048,4096,8192,16384}")
+  "$ROOT/build/gpu-sm90/fa3jit" bench "${args[@]}" --path sm90 --json "$OUT/sm90.json" >"$OUT/bench.log" 2>&1 || status=1
+  cat "$OUT/bench.log"
+  if [ -n "${BENCH_SM80:-}" ]; then
+    "$ROOT/build/gpu-sm90/fa3jit" bench "${args[@]}" --path sm80 >"$OUT/bench_sm80.log" 2>&1
+    cat "$OUT/bench_sm80.log"
+  fi
+  PYTHONUNBUFFERED=1 python3 "$ROOT/bench/sdpa_compare.py" --fa3jit-json "$OUT/sm90.json" --json "$OUT/sdpa.json" \
+    >"$OUT/compare.log" 2>&1 || status=1
+  cat "$OUT/compare.log"
+fi
+exit $status

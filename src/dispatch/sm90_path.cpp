@@ -1,0 +1,146 @@
+#include "dispatch/sm90_path.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "../../kernels/sm90/tile_config.cuh"
+#include "device/cuda_driver.h"
+#include "dispatch/heuristics.h"
+#include "dispatch/sm90_specs.h"
+#include "dispatch/sm90_tma.h"
+#include "fa3jit/error.h"
+#include "jit/jit.h"
+
+namespace fa3jit::detail {
+namespace {
+
+[[noreturn]] void not_supported(const std::string& what) {
+  throw Error(ErrorKind::NotSupported, what + " on the sm90 path");
+}
+
+// The q / k / v views as the kernel's tensor maps see them:
+// (head dim, heads, rows, batch) with rows the packed token dim (varlen,
+// one batch) or the sequence dim (4-D); paged k / v: (.., page rows, pages).
+TmaView q_view(const Plan& plan) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  const bool fixed = p.cu_seqlens_q == nullptr;
+  TmaView v;
+  v.data = p.q;
+  v.cols = p.d;
+  v.heads = p.h;
+  v.rows = fixed ? (p.batch > 0 ? p.total_q / p.batch : 0) : p.total_q;
+  v.batches = fixed ? p.batch : 1;
+  v.head_stride = p.q_head_stride;
+  v.row_stride = p.q_row_stride;
+  v.batch_stride = p.q_batch_stride;
+  return v;
+}
+TmaView kv_view(const Plan& plan, bool is_v) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  TmaView v;
+  v.data = is_v ? p.v : p.k;
+  v.cols = is_v ? p.dv : p.d;
+  v.heads = p.h_k;
+  v.rows = plan.k_rows;
+  v.batches = p.page_table ? p.num_pages : (p.cu_seqlens_k ? 1 : p.batch);
+  v.head_stride = is_v ? p.v_head_stride : p.k_head_stride;
+  v.row_stride = is_v ? p.v_row_stride : p.k_row_stride;
+  v.batch_stride = is_v ? p.v_batch_stride : p.k_batch_stride;
+  return v;
+}
+
+}  // namespace
+
+void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  if (dev.backend != Backend::CUDA) not_supported("device: " + dev.name + " is not a CUDA device");
+  if (dev.major != 9 || dev.minor != 0)
+    not_supported("device: sm_" + std::to_string(dev.major) + std::to_string(dev.minor) +
+                  " is not sm_90 (wgmma / TMA code is built for sm_90a)");
+  if (plan.in_dtype != DType::bf16 && plan.in_dtype != DType::f16)
+    not_supported(std::string("q dtype ") + dtype_name(plan.in_dtype) + " is not supported yet (bf16 and fp16 are)");
+  if (plan.out_dtype != plan.in_dtype)
+    not_supported(std::string("out dtype ") + dtype_name(plan.out_dtype) + " (expected " + dtype_name(plan.in_dtype) +
+                  ")");
+  if (p.d > 256) not_supported("d = " + std::to_string(p.d) + " is not supported (at most 256)");
+  if (p.dv > 256) not_supported("dv = " + std::to_string(p.dv) + " is not supported yet (at most 256)");
+  if (p.qv || p.only_qv) not_supported("qv (MLA) is not supported yet");
+  if (plan.num_splits_requested > 1)
+    not_supported("num_splits = " + std::to_string(plan.num_splits_requested) + " (split-KV) is not supported yet");
+  const Sm90KernelKey key = sm90_key_for(plan);
+  if (p.page_table && p.page_size % key.block_n != 0)
+    not_supported("page_size = " + std::to_string(p.page_size) + " is not a multiple of the key block (" +
+                  std::to_string(key.block_n) + " keys for d = " + std::to_string(key.d) + ")");
+  check_tma_view("q", q_view(plan), plan.in_dtype);
+  check_tma_view("k", kv_view(plan, false), plan.in_dtype);
+  check_tma_view("v", kv_view(plan, true), plan.in_dtype);
+  if (sm90_smem_bytes(key) > dev.smem_per_block)
+    not_supported("d = " + std::to_string(p.d) + ", dv = " + std::to_string(p.dv) + ": the tile needs " +
+                  std::to_string(sm90_smem_bytes(key)) + " bytes of shared memory, more than " +
+                  std::to_string(dev.smem_per_block));
+  const int64_t group = p.h_k > 0 ? p.h / p.h_k : 1;
+  const int64_t tiles = (int64_t(p.max_seqlen_q) * group + fa3jit_k::sm90::kBlockM - 1) / fa3jit_k::sm90::kBlockM *
+                        std::max(p.h, 1) * std::max(p.batch, 1);
+  if (tiles >= (int64_t(1) << 31))
+    not_supported("batch * h * q tiles = " + std::to_string(tiles) + " is more than 2^31 - 1");
+}
+
+bool sm90_preferred(const Plan& plan, const DeviceInfo& dev) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  if (dev.backend != Backend::CUDA || dev.major != 9 || dev.minor != 0) return false;
+  if (!sm90_full_speed_dims(p.d, p.dv)) return false;
+  if (plan.num_splits_requested == 0) {
+    const bool pack = plan.pack_gqa_requested >= 0 ? plan.pack_gqa_requested == 1
+                                                   : choose_pack_gqa(p.max_seqlen_q, p.h, p.h_k, fa3jit_k::sm90::kBlockM);
+    const int group = pack && p.h != p.h_k ? p.h / p.h_k : 1;
+    const int splits = choose_num_splits({.batch = p.batch,
+                                          .heads = group > 1 ? p.h_k : p.h,
+                                          .q_rows = p.max_seqlen_q * group,
+                                          .max_seqlen_k = p.max_seqlen_k,
+                                          .workers = std::max(1, dev.sm_count - plan.sm_margin),
+                                          .tile_m = fa3jit_k::sm90::kBlockM,
+                                          .tile_n = sm90_plan_block_n(plan)});
+    if (splits > 1) return false;
+  }
+  try {
+    check_sm90_supports(plan, dev);
+  } catch (const Error&) {
+    return false;
+  }
+  return true;
+}
+
+int sm90_plan_block_n(const Plan& plan) {
+  return sm90_block_n(sm90_instance_dim(plan.params.d), sm90_instance_dim(plan.params.dv));
+}
+
+void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
+  check_sm90_supports(plan, dev);
+  fa3jit_k::AttnParams params = plan.params;
+  params.num_splits = 1;  // an automatic split choice runs unsplit (see the header)
+  const Sm90KernelKey key = sm90_key_for(plan);
+  params.pack_gqa = key.pack_gqa ? 1 : 0;
+  const int hpack = key.pack_gqa ? params.h / params.h_k : 1;
+  const int64_t m_tiles = (int64_t(params.max_seqlen_q) * hpack + fa3jit_k::sm90::kBlockM - 1) / fa3jit_k::sm90::kBlockM;
+  const int64_t tiles = m_tiles * (key.pack_gqa ? params.h_k : params.h) * params.batch;
+  if (params.batch == 0 || params.total_q == 0 || tiles == 0) return;  // no query row: nothing to write
+
+  cuda::set_device(dev.index);
+  const jit::Kernel& fwd = jit::get_kernel(sm90_fwd_spec(key), dev.index);
+  const CUtensorMap tq = encode_tma("q", q_view(plan), plan.in_dtype, hpack, fa3jit_k::sm90::kBlockM / hpack);
+  const CUtensorMap tk = encode_tma("k", kv_view(plan, false), plan.in_dtype, 1, key.block_n);
+  const CUtensorMap tv = encode_tma("v", kv_view(plan, true), plan.in_dtype, 1, key.block_n);
+
+  void* args[] = {&params, const_cast<CUtensorMap*>(&tq), const_cast<CUtensorMap*>(&tk),
+                  const_cast<CUtensorMap*>(&tv)};
+  jit::LaunchConfig cfg;
+  const int workers = std::max(1, dev.sm_count - plan.sm_margin);
+  cfg.grid[0] = unsigned(std::min<int64_t>(tiles, workers));  // persistent: each CTA strides over the tiles
+  cfg.block[0] = unsigned(fa3jit_k::sm90::kThreads);
+  cfg.dynamic_smem = size_t(sm90_smem_bytes(key));
+  cfg.stream = stream;
+  jit::launch(fwd, cfg, args);
+}
+
+}  // namespace fa3jit::detail

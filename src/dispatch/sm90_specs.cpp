@@ -1,0 +1,151 @@
+#include "dispatch/sm90_specs.h"
+
+#include <algorithm>
+
+#include "../../kernels/sm90/tile_config.cuh"
+
+namespace fa3jit::detail {
+namespace k = fa3jit_k::sm90;
+
+namespace {
+
+const char* mask_name(int mask) {
+  switch (mask) {
+    case k::kMaskCausal: return "causal";
+    case k::kMaskLocal: return "local";
+    default: return "nomask";
+  }
+}
+
+int flags_of(const Sm90KernelKey& key) {
+  int f = 0;
+  if (key.paged) f |= k::kFlagPaged;
+  if (key.softcap) f |= k::kFlagSoftcap;
+  if (key.sinks) f |= k::kFlagSinks;
+  if (key.pack_gqa) f |= k::kFlagPackGqa;
+  return f;
+}
+
+}  // namespace
+
+std::string Sm90KernelKey::describe() const {
+  std::string s = std::string("sm90 fwd sm_90a ") + dtype_name(dtype) + " d" + std::to_string(d) + "/dv" +
+                  std::to_string(dv) + " " + mask_name(mask);
+  if (paged) s += " paged";
+  if (varlen) s += " varlen";
+  if (softcap) s += " softcap";
+  if (sinks) s += " sinks";
+  if (pack_gqa) s += " pack_gqa";
+  s += " tile " + std::to_string(k::kBlockM) + "x" + std::to_string(block_n) + " s" + std::to_string(stages);
+  return s;
+}
+
+int sm90_instance_dim(int d) {
+  for (int c : {64, 96, 128, 192, 256})
+    if (d <= c) return c;
+  return 0;
+}
+
+bool sm90_full_speed_dims(int d, int dv) { return d == dv && sm90_instance_dim(d) == d; }
+
+int sm90_block_n(int d, int dv) {
+  // Registers per consumer thread: O is dv / 2 floats, S block_n / 2; and
+  // the 2-stage K/V ring plus Q must fit in 227 KiB.
+  const int m = std::max(d, dv);
+  if (m <= 128) return 128;
+  if (m <= 192) return 112;
+  return 80;
+}
+
+int sm90_smem_bytes(const Sm90KernelKey& key) {
+  return k::smem_layout(key.d, key.dv, key.block_n, key.stages).total;
+}
+
+bool sm90_can_pack(int h, int h_k) {
+  const int group = h_k > 0 ? h / h_k : 0;
+  return group > 1 && k::kBlockM % group == 0;
+}
+
+Sm90KernelKey sm90_key_for(const Plan& plan) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  Sm90KernelKey key;
+  key.dtype = plan.in_dtype;
+  key.d = sm90_instance_dim(p.d);
+  key.dv = sm90_instance_dim(p.dv);
+  key.block_n = sm90_block_n(key.d, key.dv);
+  const bool local = p.window_left >= 0 || (!p.is_causal && p.window_right >= 0) || p.attention_chunk > 0;
+  key.mask = local ? k::kMaskLocal : (p.is_causal ? k::kMaskCausal : k::kMaskNone);
+  key.paged = p.page_table != nullptr;
+  key.varlen = p.cu_seqlens_q != nullptr || p.cu_seqlens_k != nullptr || p.seqused_q != nullptr ||
+               p.seqused_k != nullptr;
+  key.softcap = p.softcap > 0.f;
+  key.sinks = p.sinks != nullptr;
+  key.pack_gqa = p.pack_gqa != 0 && sm90_can_pack(p.h, p.h_k);
+  return key;
+}
+
+jit::KernelSpec sm90_fwd_spec(const Sm90KernelKey& key) {
+  jit::KernelSpec spec;
+  spec.entry_file = "sm90/fwd.cu";
+  spec.kernel_name = "fa3jit_k::sm90::fwd_kernel<" + std::to_string(key.d) + ", " + std::to_string(key.dv) + ", " +
+                     std::to_string(key.block_n) + ", " + std::to_string(key.stages) + ", " +
+                     std::to_string(int(key.dtype)) + ", " + std::to_string(key.mask) + ", " +
+                     std::to_string(flags_of(key)) + ">";
+  spec.arch = 90;
+  spec.arch_specific = true;  // wgmma, setmaxnreg
+  return spec;
+}
+
+std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
+  std::vector<jit::KernelSpec> specs;
+  if (arch != 90) return specs;
+  for (DType dt : {DType::bf16, DType::f16}) {
+    for (int d : {64, 96, 128, 192, 256})
+      for (int mask : {int(k::kMaskNone), int(k::kMaskCausal)}) {
+        Sm90KernelKey key;
+        key.dtype = dt;
+        key.d = key.dv = d;
+        key.block_n = sm90_block_n(d, d);
+        key.mask = mask;
+        specs.push_back(sm90_fwd_spec(key));
+      }
+    for (int d : {64, 128}) {  // decode on a paged cache: GQA packed, causal
+      Sm90KernelKey key;
+      key.dtype = dt;
+      key.d = key.dv = d;
+      key.block_n = sm90_block_n(d, d);
+      key.mask = k::kMaskCausal;
+      key.paged = true;
+      key.pack_gqa = true;
+      specs.push_back(sm90_fwd_spec(key));
+    }
+  }
+  return specs;
+}
+
+std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
+  if (f.arch != 90) return {};
+  if (f.all_common) return sm90_warmup_specs(f.arch);
+  std::vector<jit::KernelSpec> specs;
+  const std::vector<int> dims = f.head_dims.empty() ? std::vector<int>{128} : f.head_dims;
+  const std::vector<DType> dtypes = f.dtypes.empty() ? std::vector<DType>{DType::bf16, DType::f16} : f.dtypes;
+  const std::vector<int> masks = f.causal < 0 ? std::vector<int>{k::kMaskNone, k::kMaskCausal}
+                                              : std::vector<int>{f.causal ? k::kMaskCausal : k::kMaskNone};
+  for (DType dt : dtypes) {
+    if (dt != DType::bf16 && dt != DType::f16) continue;
+    for (int dim : dims) {
+      if (sm90_instance_dim(dim) == 0) continue;
+      for (int mask : masks) {
+        Sm90KernelKey key;
+        key.dtype = dt;
+        key.d = key.dv = sm90_instance_dim(dim);
+        key.block_n = sm90_block_n(key.d, key.dv);
+        key.mask = mask;
+        specs.push_back(sm90_fwd_spec(key));
+      }
+    }
+  }
+  return specs;
+}
+
+}  // namespace fa3jit::detail

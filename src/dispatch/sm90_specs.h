@@ -1,0 +1,56 @@
+// Specialization keys of the sm90 (Hopper) path: which kernel instance
+// (head dims, dtype, mask kind, features, key block) a plan needs, and its
+// KernelSpec for the JIT. Pure functions of the plan: testable anywhere.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "fa3jit/device.h"
+#include "jit/jit.h"
+#include "jit/warmup.h"
+#include "validate/plan.h"
+
+namespace fa3jit::detail {
+
+struct Sm90KernelKey {
+  DType dtype = DType::bf16;  // q / k / v
+  int d = 128, dv = 128;      // instance head dims: 64, 96, 128, 192 or 256
+  int block_n = 128;          // keys per block (the query tile is 128 rows)
+  int stages = 2;             // K/V buffers in the TMA ring
+  int mask = 0;               // fa3jit_k::sm90::kMaskNone / kMaskCausal / kMaskLocal
+  bool paged = false;
+  bool varlen = false;        // recorded for logs; sequence info is read at run time
+  bool softcap = false;
+  bool sinks = false;
+  bool pack_gqa = false;
+  // e.g. "sm90 fwd sm_90a bfloat16 d128/dv128 causal paged tile 128x128 s2"
+  std::string describe() const;
+};
+
+// The instance head dim that serves d (<= 256): 64, 96, 128, 192 or 256.
+int sm90_instance_dim(int d);
+// True for the head dims the sm90 path runs at full speed (d = dv in
+// {64, 96, 128, 192, 256}); others run padded.
+bool sm90_full_speed_dims(int d, int dv);
+// Keys per block for instance head dims (fits the TMA ring and the registers).
+int sm90_block_n(int d, int dv);
+// Bytes of dynamic shared memory of a key's kernel.
+int sm90_smem_bytes(const Sm90KernelKey& key);
+
+// The key of a plan (num_splits == 1; pack_gqa as the plan says, when the
+// group of q-heads divides the 128-row tile).
+Sm90KernelKey sm90_key_for(const Plan& plan);
+// Whether pack_gqa can be honoured: h / h_k divides the 128-row tile.
+bool sm90_can_pack(int h, int h_k);
+
+jit::KernelSpec sm90_fwd_spec(const Sm90KernelKey& key);
+
+// Specs that `fa3jit warmup` precompiles for an arch (none unless 90):
+// bf16 and fp16, d = dv in {64, 96, 128, 192, 256}, causal or not, plus
+// paged decode (packed GQA, causal) for d 64 / 128.
+std::vector<jit::KernelSpec> sm90_warmup_specs(int arch);
+// The `fa3jit warmup` family: sm90_warmup_specs with --all-common, else the
+// forward kernels of the requested head dims / dtypes / masks (sm_90 only).
+std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& filter);
+
+}  // namespace fa3jit::detail

@@ -1,0 +1,336 @@
+// The sm90 (Hopper) path on a GPU: random problems (testing::make_problem)
+// run with path = Sm90 and checked element by element against the float64
+// reference (poisoned outputs: unwritten rows and padding rows are caught).
+// Every feature the path supports, tiles past the persistent grid, and the
+// NotSupported cases. Skips without an sm_90 GPU.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <future>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dispatch/sm90_path.h"
+#include "dispatch/sm90_specs.h"
+#include "fa3jit/device.h"
+#include "fa3jit/error.h"
+#include "jit/jit.h"
+#include "testing/problem.h"
+#include "testing/run_problem.h"
+#include "validate/plan.h"
+
+namespace fa3jit::testing {
+namespace {
+
+const DeviceInfo* sm90_gpu() {
+  for (const DeviceInfo& d : query_devices())
+    if (d.backend == Backend::CUDA && d.major == 9 && d.minor == 0 && is_fa3_supported(d)) return &d;
+  return nullptr;
+}
+
+#define SKIP_WITHOUT_SM90()                                                   \
+  if (!sm90_gpu()) GTEST_SKIP() << "no supported sm_90 CUDA GPU (driver: " \
+                                << (query_devices().size() > 1 ? "present" : "absent or no device") << ")"
+
+struct Case {
+  std::string name;
+  ProblemConfig cfg;
+  RunOptions opt;
+};
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cs;
+  uint64_t seed = 900;
+  auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) {
+    cfg.seed = ++seed;
+    if (!opt.pack_gqa) opt.pack_gqa = false;
+    cs.push_back({std::move(name), cfg, opt});
+  };
+  // dtypes x full-speed head dims x causal, lengths not multiples of the tile
+  for (DType dt : {DType::bf16, DType::f16})
+    for (int d : {64, 96, 128, 192, 256})
+      for (bool causal : {false, true}) {
+        ProblemConfig c;
+        c.dtype = dt;
+        c.d = c.dv = d;
+        c.causal = causal;
+        c.batch = 3;
+        c.max_len = 300;
+        add(std::string(dtype_name(dt)) + "_d" + std::to_string(d) + (causal ? "_causal" : ""), c);
+      }
+  // long sequences (many key blocks through the 2-stage ring) and more
+  // tiles than CTAs (the persistent loop), causal and not
+  for (bool causal : {false, true}) {
+    ProblemConfig c;
+    c.batch = 4;
+    c.h = c.h_k = 16;
+    c.seqlens_q = {1000, 777, 1, 1500};
+    c.seqlens_k = {1000, 900, 1300, 1500};
+    c.causal = causal;
+    c.d = c.dv = 128;
+    add(std::string("long_many_tiles") + (causal ? "_causal" : ""), c);
+    c.d = c.dv = 256;
+    c.h = c.h_k = 4;
+    add(std::string("long_d256") + (causal ? "_causal" : ""), c);
+  }
+  // padded head dims (explicit path only; Auto takes sm80 for these)
+  for (int d : {8, 40, 72, 112, 136, 200, 248}) {
+    ProblemConfig c;
+    c.d = c.dv = d;
+    c.causal = d % 16 == 0;
+    add("d" + std::to_string(d), c);
+  }
+  for (auto [d, dv] : std::vector<std::pair<int, int>>{{64, 128}, {128, 64}, {192, 128}, {32, 256}}) {
+    ProblemConfig c;
+    c.d = d;
+    c.dv = dv;
+    add("d" + std::to_string(d) + "_dv" + std::to_string(dv), c);
+  }
+  // 4-D fixed length, seqused
+  {
+    ProblemConfig c;
+    c.varlen = false;
+    c.seqlens_q = {100, 100};
+    c.seqlens_k = {150, 150};
+    add("fixed_len", c);
+    c.causal = true;
+    add("fixed_len_causal", c);
+    c.seqused_k = true;
+    add("fixed_len_seqused_k", c);
+    ProblemConfig v;
+    v.seqused_q = v.seqused_k = true;
+    v.max_len = 200;
+    add("varlen_seqused_qk", v);
+    v.causal = true;
+    add("varlen_seqused_qk_causal", v);
+  }
+  // GQA / MQA, with and without packing (3 q-heads per kv-head cannot pack: runs unpacked)
+  for (int ratio : {1, 3, 4, 8, 32})
+    for (bool pack : {false, true}) {
+      if (ratio == 1 && pack) continue;
+      ProblemConfig c;
+      c.h_k = ratio == 32 ? 1 : 2;
+      c.h = c.h_k * ratio;
+      c.causal = true;
+      c.max_len = 130;
+      RunOptions o;
+      o.pack_gqa = pack;
+      add("gqa" + std::to_string(ratio) + (pack ? "_packed" : ""), c, o);
+      c.seqlens_q = {1, 3, 0, 2};  // decode-like
+      c.seqlens_k = {77, 200, 5, 1};
+      c.batch = 4;
+      add("gqa" + std::to_string(ratio) + (pack ? "_packed" : "") + "_decode", c, o);
+    }
+  // masks
+  {
+    ProblemConfig c;
+    c.max_len = 400;
+    c.window_left = 32;
+    c.window_right = 0;
+    add("window_left32_right0", c);
+    c.window_left = 16;
+    c.window_right = 16;
+    add("window_16_16", c);
+    c.causal = true;
+    c.window_right = -1;
+    c.window_left = 70;
+    add("causal_window70", c);
+    c = ProblemConfig{};
+    c.max_len = 400;
+    c.attention_chunk = 64;
+    add("chunk64", c);
+    c.causal = true;
+    add("chunk64_causal", c);
+    c.window_left = 20;
+    add("chunk64_causal_window20", c);
+    c = ProblemConfig{};
+    c.window_left = 0;
+    c.window_right = 0;  // diagonal only
+    add("window_0_0", c);
+  }
+  // softcap, sinks (incl. rows that see no key)
+  {
+    ProblemConfig c;
+    c.softcap = 30.f;
+    c.causal = true;
+    c.max_len = 300;
+    add("softcap_causal", c);
+    c = ProblemConfig{};
+    c.sinks = true;
+    add("sinks_f32", c);
+    c.sinks_dtype = DType::bf16;
+    c.causal = true;
+    add("sinks_bf16_causal", c);
+    c.seqlens_q = {5, 3};
+    c.seqlens_k = {0, 2};
+    add("sinks_no_key", c);
+  }
+  // zero lengths, one token
+  {
+    ProblemConfig c;
+    c.batch = 5;
+    c.seqlens_q = {0, 5, 0, 17, 3};
+    c.seqlens_k = {10, 0, 0, 33, 3};
+    add("zero_lengths", c);
+    c.causal = true;
+    add("zero_lengths_causal", c);
+    ProblemConfig one;
+    one.batch = 1;
+    one.seqlens_q = {1};
+    one.seqlens_k = {1};
+    add("one_token", one);
+    ProblemConfig nokeys;
+    nokeys.seqlens_q = {4, 9};
+    nokeys.seqlens_k = {0, 0};
+    add("all_keys_empty", nokeys);
+  }
+  // paged KV (page size a multiple of the 128-key block for d <= 128)
+  for (int ps : {128, 256}) {
+    ProblemConfig c;
+    c.page_size = ps;
+    c.causal = true;
+    c.h = 8;
+    c.h_k = 2;
+    c.max_len = 700;
+    add("paged" + std::to_string(ps), c);
+    c.seqlens_q = {1, 1, 2};
+    c.seqlens_k = {257, 64, 700};
+    c.batch = 3;
+    RunOptions o;
+    o.pack_gqa = true;
+    add("paged" + std::to_string(ps) + "_decode_packed", c, o);
+  }
+  // strided out (row / head padding)
+  {
+    ProblemConfig c;
+    c.causal = true;
+    RunOptions o;
+    o.out_head_pad = 8;
+    o.out_row_pad = 24;
+    add("out_strided", c, o);
+  }
+  return cs;
+}
+
+std::string describe(const Case& c) {
+  const ProblemConfig& g = c.cfg;
+  std::ostringstream s;
+  s << c.name << ": " << dtype_name(g.dtype) << " b" << g.batch << " h" << g.h << "/" << g.h_k << " d" << g.d
+    << "/dv" << g.dv << (g.varlen ? " varlen" : " 4-D") << (g.causal ? " causal" : "") << " window("
+    << g.window_left << "," << g.window_right << ") chunk " << g.attention_chunk << " softcap " << g.softcap
+    << (g.sinks ? " sinks" : "") << " page " << g.page_size << " pack_gqa " << c.opt.pack_gqa.value_or(false)
+    << " seed " << g.seed;
+  return s.str();
+}
+
+std::vector<jit::KernelSpec>& tested_specs() {
+  static std::vector<jit::KernelSpec> specs;
+  return specs;
+}
+
+// The kernels the cases need, compiled in parallel up front.
+void precompile(const std::vector<Case>& cases) {
+  std::set<std::string> seen;
+  std::vector<jit::KernelSpec> specs;
+  for (const Case& c : cases) {
+    try {
+      Problem p = make_problem(c.cfg);
+      detail::Plan plan = detail::validate_varlen_args(p.args(), nullptr);
+      plan.params.pack_gqa = c.opt.pack_gqa.value_or(false) && plan.params.h != plan.params.h_k;
+      const jit::KernelSpec s = detail::sm90_fwd_spec(detail::sm90_key_for(plan));
+      if (seen.insert(s.kernel_name).second) specs.push_back(s);
+    } catch (const Error&) {
+    }
+  }
+  tested_specs() = specs;
+  std::vector<std::future<void>> jobs;
+  for (const jit::KernelSpec& s : specs) jobs.push_back(std::async(std::launch::async, [s] { jit::get_cubin(s); }));
+  for (auto& j : jobs) j.get();
+}
+
+class Sm90Gpu : public ::testing::TestWithParam<Case> {
+ protected:
+  static void SetUpTestSuite() {
+    if (sm90_gpu()) precompile(all_cases());
+  }
+};
+
+TEST_P(Sm90Gpu, MatchesReference) {
+  SKIP_WITHOUT_SM90();
+  const Case& c = GetParam();
+  Problem p = make_problem(c.cfg);
+  const RunOutput r = run_problem(p, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Sm90, c.opt);
+  EXPECT_TRUE(r.out_gaps_untouched) << describe(c) << ": bytes of out between the strided rows were written";
+  ASSERT_EQ(r.out.nbytes(), p.out.nbytes()) << describe(c);
+  std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
+  if (!p.lse.empty()) {
+    ASSERT_EQ(r.lse.nbytes(), p.lse.nbytes()) << describe(c);
+    std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
+  }
+  const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
+  EXPECT_TRUE(res.ok) << describe(c) << "\n  " << res.message;
+  RecordProperty("max_err", std::to_string(res.max_err));
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Sm90Gpu, ::testing::ValuesIn(all_cases()),
+                         [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
+
+void expect_not_supported(const ProblemConfig& c, const std::string& names) {
+  Problem p = make_problem(c);
+  try {
+    run_problem(p, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Sm90);
+    ADD_FAILURE() << "ran on the sm90 path; expected an error naming " << names;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::NotSupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
+  }
+}
+
+TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
+  SKIP_WITHOUT_SM90();
+  ProblemConfig c;
+  c.num_splits = 2;
+  expect_not_supported(c, "num_splits = 2");
+  c = ProblemConfig{};
+  c.page_size = 16;
+  expect_not_supported(c, "page_size = 16");
+  c = ProblemConfig{};
+  c.dtype = DType::fp8_e4m3;
+  c.descale = true;
+  expect_not_supported(c, "q dtype");
+}
+
+// Auto runs what the sm90 path does not (splits, small pages) on sm80, with
+// the same answers.
+TEST(Sm90GpuAuto, FallsBackToSm80WhereSm90CannotRun) {
+  SKIP_WITHOUT_SM90();
+  ProblemConfig c;
+  c.page_size = 16;
+  c.causal = true;
+  c.num_splits = 2;
+  c.seqlens_q = {3, 1};
+  c.seqlens_k = {300, 200};
+  Problem p = make_problem(c);
+  const RunOutput r = run_problem(p, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Auto);
+  std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
+  if (!p.lse.empty()) std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
+  const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
+  EXPECT_TRUE(res.ok) << res.message;
+}
+
+// No kernel spills to local memory: the common ones and every tested one.
+TEST(Sm90GpuKernels, NoLocalMemory) {
+  SKIP_WITHOUT_SM90();
+  std::vector<jit::KernelSpec> specs = detail::sm90_warmup_specs(90);
+  if (tested_specs().empty()) precompile(all_cases());
+  specs.insert(specs.end(), tested_specs().begin(), tested_specs().end());
+  for (const jit::KernelSpec& s : specs) {
+    const jit::Kernel& k = jit::get_kernel(s, sm90_gpu()->index);
+    EXPECT_EQ(k.local_bytes, 0) << s.kernel_name << " spills (" << k.num_regs << " registers)";
+  }
+}
+
+}  // namespace
+}  // namespace fa3jit::testing

@@ -1,0 +1,213 @@
+// The sm90 path without a GPU: NVRTC compiles representative sm_90a
+// instances (every head dim, both dtypes, every mask kind and feature flag),
+// the key a plan maps to, and the NotSupported errors that name the
+// argument (checked against a simulated H100). Runs in CI.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "../../kernels/sm90/tile_config.cuh"
+#include "dispatch/sm90_path.h"
+#include "dispatch/sm90_specs.h"
+#include "fa3jit/error.h"
+#include "jit/jit.h"
+#include "testing/problem.h"
+#include "validate/plan.h"
+
+namespace fa3jit::testing {
+namespace {
+
+namespace k = fa3jit_k::sm90;
+
+bool is_elf(const std::vector<char>& b) { return b.size() > 4 && std::memcmp(b.data(), "\x7f" "ELF", 4) == 0; }
+
+DeviceInfo simulated_h100() {
+  return DeviceInfo{.backend = Backend::CUDA, .index = 0, .name = "simulated H100", .major = 9, .minor = 0,
+                    .runtime_version = 12080, .sm_count = 132, .smem_per_block = 232448};
+}
+
+detail::Plan plan_of(const ProblemConfig& cfg, const Problem& p) {
+  (void)cfg;
+  return detail::validate_varlen_args(p.args(), nullptr);
+}
+
+detail::Sm90KernelKey key(DType dt, int d, int mask, bool paged = false, bool softcap = false, bool sinks = false,
+                          bool pack = false, int dv = 0) {
+  detail::Sm90KernelKey x;
+  x.dtype = dt;
+  x.d = d;
+  x.dv = dv ? dv : d;
+  x.block_n = detail::sm90_block_n(x.d, x.dv);
+  x.mask = mask;
+  x.paged = paged;
+  x.softcap = softcap;
+  x.sinks = sinks;
+  x.pack_gqa = pack;
+  return x;
+}
+
+TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
+  const std::vector<detail::Sm90KernelKey> keys = {
+      key(DType::bf16, 64, k::kMaskNone),
+      key(DType::bf16, 128, k::kMaskCausal),
+      key(DType::f16, 96, k::kMaskLocal, false, true, true),
+      key(DType::bf16, 192, k::kMaskCausal, true, false, false, true),
+      key(DType::f16, 256, k::kMaskNone, false, false, true),
+      key(DType::bf16, 128, k::kMaskLocal, true, true, true, true, 64),
+  };
+  std::vector<std::future<std::vector<char>>> jobs;
+  for (const auto& x : keys) {
+    const jit::KernelSpec s = detail::sm90_fwd_spec(x);
+    EXPECT_TRUE(s.arch_specific) << x.describe();
+    EXPECT_EQ(s.arch, 90);
+    jobs.push_back(std::async(std::launch::async, [s] { return jit::get_cubin(s); }));
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    try {
+      EXPECT_TRUE(is_elf(jobs[i].get())) << keys[i].describe();
+    } catch (const Error& e) {
+      ADD_FAILURE() << keys[i].describe() << ": " << e.what();
+    }
+  }
+}
+
+TEST(Sm90Specs, EveryTileFitsInSharedMemory) {
+  for (int d : {64, 96, 128, 192, 256})
+    for (int dv : {64, 96, 128, 192, 256}) {
+      const detail::Sm90KernelKey x = key(DType::bf16, d, 0, false, false, false, false, dv);
+      EXPECT_LE(detail::sm90_smem_bytes(x), 232448) << x.describe();
+      EXPECT_EQ(x.block_n % 16, 0) << x.describe();
+    }
+}
+
+TEST(Sm90Specs, InstanceDims) {
+  EXPECT_EQ(detail::sm90_instance_dim(8), 64);
+  EXPECT_EQ(detail::sm90_instance_dim(64), 64);
+  EXPECT_EQ(detail::sm90_instance_dim(72), 96);
+  EXPECT_EQ(detail::sm90_instance_dim(128), 128);
+  EXPECT_EQ(detail::sm90_instance_dim(136), 192);
+  EXPECT_EQ(detail::sm90_instance_dim(256), 256);
+  EXPECT_EQ(detail::sm90_instance_dim(264), 0);
+  EXPECT_TRUE(detail::sm90_full_speed_dims(96, 96));
+  EXPECT_FALSE(detail::sm90_full_speed_dims(80, 80));
+  EXPECT_FALSE(detail::sm90_full_speed_dims(64, 128));
+  EXPECT_TRUE(detail::sm90_can_pack(32, 4));   // 8 q-heads per kv-head
+  EXPECT_FALSE(detail::sm90_can_pack(12, 4));  // 3 does not divide 128
+  EXPECT_FALSE(detail::sm90_can_pack(4, 4));
+}
+
+TEST(Sm90Specs, KeyOfAPlan) {
+  ProblemConfig c;
+  c.d = c.dv = 80;
+  c.causal = true;
+  c.window_left = 10;
+  c.softcap = 5.f;
+  c.sinks = true;
+  c.h = 8;
+  c.h_k = 2;
+  Problem p = make_problem(c);
+  detail::Plan plan = plan_of(c, p);
+  plan.params.pack_gqa = 1;
+  const detail::Sm90KernelKey x = detail::sm90_key_for(plan);
+  EXPECT_EQ(x.d, 96);
+  EXPECT_EQ(x.dv, 96);
+  EXPECT_EQ(x.mask, k::kMaskLocal);
+  EXPECT_TRUE(x.softcap && x.sinks && x.pack_gqa && x.varlen);
+  EXPECT_FALSE(x.paged);
+  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 128, 2, 2, 2, 14>"), std::string::npos)
+      << detail::sm90_fwd_spec(x).kernel_name;
+}
+
+void expect_not_supported(const detail::Plan& plan, const DeviceInfo& dev, const std::string& names) {
+  try {
+    detail::check_sm90_supports(plan, dev);
+    ADD_FAILURE() << "no error; expected one naming " << names;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::NotSupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("sm90"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Sm90Specs, NotSupportedNamesTheArgument) {
+  const DeviceInfo h100 = simulated_h100();
+  {
+    Problem p = make_problem(ProblemConfig{});
+    const detail::Plan plan = plan_of({}, p);
+    EXPECT_NO_THROW(detail::check_sm90_supports(plan, h100));
+    EXPECT_TRUE(detail::sm90_preferred(plan, h100));
+    DeviceInfo a100 = h100;
+    a100.major = 8;
+    expect_not_supported(plan, a100, "device: sm_80");
+    EXPECT_FALSE(detail::sm90_preferred(plan, a100));
+  }
+  {
+    ProblemConfig c;
+    c.dtype = DType::fp8_e4m3;
+    c.descale = true;
+    Problem p = make_problem(c);
+    expect_not_supported(plan_of(c, p), h100, "q dtype");
+  }
+  {
+    ProblemConfig c;
+    c.num_splits = 3;
+    Problem p = make_problem(c);
+    const detail::Plan plan = plan_of(c, p);
+    expect_not_supported(plan, h100, "num_splits = 3");
+    EXPECT_FALSE(detail::sm90_preferred(plan, h100));
+  }
+  {
+    ProblemConfig c;
+    c.page_size = 16;
+    Problem p = make_problem(c);
+    expect_not_supported(plan_of(c, p), h100, "page_size = 16");
+  }
+  {
+    ProblemConfig c;
+    c.d = 64;
+    c.dv = 512;
+    c.max_len = 10;
+    Problem p = make_problem(c);
+    expect_not_supported(plan_of(c, p), h100, "dv = 512");
+  }
+  {
+    ProblemConfig c;
+    c.d = 64;
+    c.dv = 128;
+    c.qv = true;
+    Problem p = make_problem(c);
+    expect_not_supported(plan_of(c, p), h100, "qv");
+  }
+  {
+    ProblemConfig c;
+    c.d = c.dv = 72;  // runs padded (explicit path), not Auto's choice
+    Problem p = make_problem(c);
+    const detail::Plan plan = plan_of(c, p);
+    EXPECT_NO_THROW(detail::check_sm90_supports(plan, h100));
+    EXPECT_FALSE(detail::sm90_preferred(plan, h100));
+  }
+}
+
+TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
+  EXPECT_TRUE(detail::sm90_warmup_specs(80).empty());
+  const std::vector<jit::KernelSpec> specs = detail::sm90_warmup_specs(90);
+  ASSERT_EQ(specs.size(), 2u * (5 * 2 + 2));
+  for (const jit::KernelSpec& s : specs) {
+    EXPECT_TRUE(s.arch_specific);
+    EXPECT_EQ(s.entry_file, "sm90/fwd.cu");
+  }
+  jit::WarmupFilter f;
+  f.arch = 90;
+  f.head_dims = {64, 100};
+  f.causal = 1;
+  f.dtypes = {DType::bf16};
+  const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
+  ASSERT_EQ(some.size(), 2u);
+  EXPECT_NE(some[1].kernel_name.find("<128, 128, 128, 2, 2, 1, 0>"), std::string::npos) << some[1].kernel_name;
+}
+
+}  // namespace
+}  // namespace fa3jit::testing
