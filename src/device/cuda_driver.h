@@ -46,7 +46,15 @@ namespace fa3jit::cuda {
   X(cuEventSynchronize)                 \
   X(cuEventElapsedTime)                 \
   X(cuEventDestroy)                      \
-  X(cuTensorMapEncodeTiled)
+  X(cuTensorMapEncodeTiled)             \
+  X(cuStreamCreate)                     \
+  X(cuStreamDestroy)                    \
+  X(cuStreamBeginCapture)               \
+  X(cuStreamEndCapture)                 \
+  X(cuGraphInstantiate)                 \
+  X(cuGraphLaunch)                      \
+  X(cuGraphExecDestroy)                 \
+  X(cuGraphDestroy)
 
 struct Driver {
 #define FA3JIT_DECLARE_FN(name) decltype(&::name) name = nullptr;

@@ -1,0 +1,158 @@
+// flash_attn_with_kvcache on a GPU: the decode feature matrix on the sm80
+// path and on the automatic choice (the Hopper path where it applies),
+// checked like the CPU tests (caches byte for byte, attention against the
+// float64 reference); and CUDA-graph safety: one decode step captured with
+// check_metadata off and a fixed num_splits, replayed with new cache
+// lengths, a new page table and new tokens copied into the same buffers.
+// Skips when no sm_80+ CUDA GPU is present.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <ostream>
+#include <string>
+
+#include "device/cuda_driver.h"
+#include "fa3jit/device.h"
+#include "fa3jit/error.h"
+#include "fa3jit/kvcache.h"
+#include "testing/kvcache_problem.h"
+#include "testing/run_kvcache.h"
+
+namespace fa3jit::testing {
+namespace {
+
+const DeviceInfo* gpu() {
+  for (const DeviceInfo& d : query_devices())
+    if (d.backend == Backend::CUDA && d.major >= 8 && is_fa3_supported(d)) return &d;
+  return nullptr;
+}
+
+#define SKIP_WITHOUT_GPU() \
+  if (!gpu()) GTEST_SKIP() << "no supported sm_80+ CUDA GPU: " << cuda::driver_unavailable_reason()
+
+Device gpu_device() { return Device{DeviceType::CUDA, gpu()->index}; }
+
+struct GpuCase {
+  KvcacheCase c;
+  KernelPath path;
+  friend void PrintTo(const GpuCase& g, std::ostream* os) { *os << g.c.name; }
+};
+
+std::vector<GpuCase> gpu_cases() {
+  std::vector<GpuCase> out;
+  for (const KvcacheCase& c : kvcache_cases(true)) {
+    out.push_back({c, KernelPath::Sm80});
+    out.push_back({{c.name + "_auto", c.cfg}, KernelPath::Auto});
+  }
+  return out;
+}
+
+class KvcacheGpu : public ::testing::TestWithParam<GpuCase> {};
+
+TEST_P(KvcacheGpu, MatchesReference) {
+  SKIP_WITHOUT_GPU();
+  const KvcacheProblem problem = make_kvcache_problem(GetParam().c.cfg);
+  const KvcacheExpected expected = expected_kvcache(problem);
+  const KvcacheRun run = run_kvcache(problem, gpu_device(), GetParam().path);
+  EXPECT_EQ(check_kvcache_run(expected, run), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, KvcacheGpu, ::testing::ValuesIn(gpu_cases()),
+                         [](const auto& info) { return info.param.c.name; });
+
+TEST(KvcacheGpu, CheckMetadataRefusedWhileCapturing) {
+  SKIP_WITHOUT_GPU();
+  KvcacheConfig c;
+  c.cache_seqlens = {3, 4, 5};
+  const KvcacheProblem p = make_kvcache_problem(c);
+  DeviceKvcache dev(p, gpu_device());
+  const cuda::Driver& d = cuda::require_driver();
+  CUstream s = nullptr;
+  FA3JIT_CU(d.cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+  FA3JIT_CU(d.cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+  std::string message;
+  try {
+    flash_attn_with_kvcache(dev.args(), s);  // check_metadata is on
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  CUgraph g = nullptr;
+  FA3JIT_CU(d.cuStreamEndCapture(s, &g));
+  if (g) d.cuGraphDestroy(g);
+  d.cuStreamDestroy(s);
+  EXPECT_NE(message.find("check_metadata must be false while the stream is captured"), std::string::npos) << message;
+}
+
+// One decode step (paged cache, append 1 token with rotary, causal, split-KV
+// fixed at 3) captured once and replayed on new inputs in the same buffers.
+TEST(KvcacheGpu, CudaGraphReplaysWithNewLengthsAndPageTable) {
+  SKIP_WITHOUT_GPU();
+  KvcacheConfig c;
+  c.batch = 3;
+  c.h = 8, c.h_k = 2, c.d = 64, c.dv = 64;
+  c.page_size = 16;
+  c.s_cache = 256;
+  c.new_lens = {1};
+  c.rotary_dim = 32;
+  c.causal = true;
+  c.num_splits = 3;
+  c.cache_seqlens = {100, 7, 230};
+  c.seed = 11;
+  const KvcacheProblem first = make_kvcache_problem(c);
+  KvcacheConfig c2 = c;
+  c2.cache_seqlens = {31, 200, 0};  // new lengths; the new seed draws a new page table and new tokens
+  c2.seed = 12;
+  const KvcacheProblem second = make_kvcache_problem(c2);
+
+  const cuda::Driver& d = cuda::require_driver();
+  cuda::set_device(gpu()->index);
+  // Load the kernels before capturing (a first call compiles them).
+  run_kvcache(first, gpu_device());
+
+  DeviceKvcache dev(first, gpu_device());
+  dev.args().check_metadata = false;
+  CUstream s = nullptr;
+  FA3JIT_CU(d.cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+  FA3JIT_CU(d.cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+  try {
+    flash_attn_with_kvcache(dev.args(), s);
+  } catch (...) {
+    CUgraph g = nullptr;
+    d.cuStreamEndCapture(s, &g);
+    throw;
+  }
+  CUgraph graph = nullptr;
+  FA3JIT_CU(d.cuStreamEndCapture(s, &graph));
+  CUgraphExec exec = nullptr;
+  FA3JIT_CU(d.cuGraphInstantiate(&exec, graph, 0));
+
+  // Capturing ran nothing: the caches are untouched until the first replay.
+  EXPECT_EQ(std::memcmp(dev.download(dev.args().k_cache).data(), first.k_cache.data(), first.k_cache.nbytes()), 0);
+
+  FA3JIT_CU(d.cuGraphLaunch(exec, s));
+  FA3JIT_CU(d.cuStreamSynchronize(s));
+  EXPECT_EQ(check_kvcache_run(expected_kvcache(first), dev.results()), "") << "first replay";
+
+  // New inputs in the same device buffers, then replay.
+  KvcacheArgs& a = dev.args();
+  dev.upload_into(a.q, second.q);
+  dev.upload_into(a.k, second.k);
+  dev.upload_into(a.v, second.v);
+  dev.upload_into(a.k_cache, second.k_cache);
+  dev.upload_into(a.v_cache, second.v_cache);
+  dev.upload_into(std::get<Tensor>(a.cache_seqlens), second.cache_seqlens);
+  dev.upload_into(a.page_table, second.page_table);
+  HostTensor poison_out = second.out, poison_lse = second.lse;
+  dev.upload_into(a.out, poison_out);
+  dev.upload_into(a.softmax_lse, poison_lse);
+  FA3JIT_CU(d.cuGraphLaunch(exec, s));
+  FA3JIT_CU(d.cuStreamSynchronize(s));
+  EXPECT_EQ(check_kvcache_run(expected_kvcache(second), dev.results()), "") << "replay with new inputs";
+
+  d.cuGraphExecDestroy(exec);
+  d.cuGraphDestroy(graph);
+  d.cuStreamDestroy(s);
+}
+
+}  // namespace
+}  // namespace fa3jit::testing
