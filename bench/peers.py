@@ -22,6 +22,8 @@ from problem import Problem
 from shapes import Shape
 
 FLASHINFER_WORKSPACE_BYTES = 256 << 20
+NOT_CARRIED = ("Its wheels are too large to carry to the offline GPU machine "
+               "(see docs/BENCHMARKS.md, Peers)")
 
 
 @dataclasses.dataclass
@@ -189,9 +191,15 @@ class Sdpa(Peer):
         s = p.shape
         if s.heads != s.kv_heads or p.qv is not None:
             raise NotImplementedError("nested-tensor SDPA here covers MHA varlen without qv")
-        nest = lambda x, cu: torch.nested.nested_tensor_from_jagged(  # noqa: E731
-            x, offsets=cu.long()).transpose(1, 2)
-        q, k, v = (nest(p.q, p.cu_seqlens_q), nest(p.k, p.cu_seqlens_k), nest(p.v, p.cu_seqlens_k))
+        def nest(x, cu, lengths):
+            # Lengths given up front: SDPA then reads no metadata back (a sync
+            # that would also stop CUDA-graph capture).
+            return torch.nested.nested_tensor_from_jagged(
+                x, offsets=cu.long(), min_seqlen=min(lengths), max_seqlen=max(lengths)).transpose(1, 2)
+
+        q = nest(p.q, p.cu_seqlens_q, s.seqlens_q)
+        k = nest(p.k, p.cu_seqlens_k, s.seqlens_k)
+        v = nest(p.v, p.cu_seqlens_k, s.seqlens_k)
         return Runner(lambda: self._call(q, k, v, s.softmax_scale, s.causal, False),
                       lambda o: o.transpose(1, 2).values().reshape(s.total_q, s.heads, s.dv))
 
@@ -205,7 +213,7 @@ class FlashAttn4(Peer):
         try:
             self.mod = importlib.import_module("flash_attn.cute")
         except Exception as e:  # noqa: BLE001  (ImportError, or a CUDA DSL failing to load)
-            return f"flash_attn.cute (flash-attn-4) is not importable: {e}"
+            return f"flash_attn.cute (flash-attn-4) is not importable: {e}. {NOT_CARRIED}"
         return None
 
     def version(self):
@@ -244,7 +252,7 @@ class FlashInfer(Peer):
         try:
             self.fi = importlib.import_module("flashinfer")
         except Exception as e:  # noqa: BLE001
-            return f"flashinfer is not importable: {e}"
+            return f"flashinfer is not importable: {e}. {NOT_CARRIED}"
         return None
 
     def version(self):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import shlex
@@ -36,6 +37,9 @@ import report  # noqa: E402
 import shapes as shapes_mod  # noqa: E402
 import timing  # noqa: E402
 
+# Added to each family's shape count when the budget is shared out: a small
+# family still gets time for its first calls' JIT compiles.
+FAMILY_WEIGHT_FLOOR = 4
 DEFAULT_PEERS = ("fa3jit", "sdpa_cudnn", "sdpa_flash", "sdpa_efficient", "fa4", "flashinfer")
 
 
@@ -59,7 +63,13 @@ def parse_args(argv):
     ap.add_argument("--no-graphs", action="store_true", help="time eagerly, without CUDA graphs")
     ap.add_argument("--memory-fraction", type=float, default=0.4,
                     help="skip shapes whose inputs take more than this share of GPU memory")
+    ap.add_argument("--partial-json", default=None,
+                    help="also rewrite this JSON file as rows come in (at most every 10 s), so a "
+                         "run that is killed still leaves its results")
     ap.add_argument("--list", action="store_true", help="print the shapes and exit")
+    ap.add_argument("--merge", nargs="+", metavar="JSON", default=None,
+                    help="measure nothing: combine these results.json files (runs split by "
+                         "--families, e.g. one per device call) into one report in --out")
     args = ap.parse_args(argv)
     if args.budget_seconds is None:
         args.budget_seconds = 170.0 if args.quick else 540.0
@@ -79,9 +89,18 @@ def _nvidia_smi(field: str) -> str:
         return ""
 
 
-def machine(device: str, peer_list) -> dict:
-    script = os.path.relpath(os.path.abspath(sys.argv[0]), REPO_ROOT)
-    meta = {"command": " ".join(shlex.quote(a) for a in ["python3", script] + sys.argv[1:]),
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "-C", REPO_ROOT, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine(device: str, peer_list, argv) -> dict:
+    script = os.path.relpath(os.path.abspath(__file__), REPO_ROOT)
+    meta = {"command": " ".join(shlex.quote(a) for a in ["python3", script] + list(argv)),
             "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(), "torch": torch.__version__,
             "torch_cuda": torch.version.cuda, "device": device}
@@ -96,6 +115,7 @@ def machine(device: str, peer_list) -> dict:
     else:
         meta.update(device_name=f"CPU ({platform.processor() or platform.machine()}, "
                                 f"{os.cpu_count()} threads)")
+    meta["fa3jit_commit"] = _git_commit()
     meta["peers"] = {}
     for p in peer_list:
         entry = {"available": p.why_not is None}
@@ -226,8 +246,29 @@ def select_shapes(args):
     return [s for s in shapes_mod.smoke() if s.family in families]
 
 
+def merge(paths, out) -> int:
+    """One report from several runs' results.json: rows concatenated, the
+    first run's machine description, every run's command."""
+    metas, rows = [], []
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        metas.append(data["meta"])
+        rows += data["results"]
+    meta = dict(metas[0])
+    meta["command"] = " ; ".join(m.get("command", "") for m in metas)
+    meta["elapsed_s"] = round(sum(m.get("elapsed_s", 0) for m in metas), 1)
+    meta["merged_from"] = [os.path.abspath(p) for p in paths]
+    names = list(dict.fromkeys(r["peer"] for r in rows))
+    os.makedirs(out, exist_ok=True)
+    write_outputs(out, meta, rows, names)
+    return exit_status(rows)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
     shape_list = select_shapes(args)
     if args.list:
         for s in shape_list:
@@ -244,21 +285,33 @@ def main(argv=None) -> int:
         print(f"suite: --peers: {e}", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
-    meta = machine(args.device, peer_list)
+    meta = machine(args.device, peer_list, sys.argv[1:] if argv is None else argv)
     meta.update(quick=args.quick, budget_seconds=args.budget_seconds,
                 target_seconds=args.target_seconds, graphs=not args.no_graphs)
+    print(f"{meta['device_name']}; torch {meta['torch']}; {len(shape_list)} shapes; "
+          f"budget {args.budget_seconds:.0f} s", flush=True)
+    for name, p in meta["peers"].items():
+        print(f"  {name}: {p.get('version') or 'not run: ' + p.get('reason', '')}", flush=True)
     run = Run(args, peer_list)
+    last_partial = time.monotonic()
     families = list(dict.fromkeys(s.family for s in shape_list))
+    weight = {f: sum(s.family == f for s in shape_list) + FAMILY_WEIGHT_FLOOR for f in families}
     for i, fam in enumerate(families):
-        # Each family gets an equal share of the budget left, so that a slow
-        # family (first-call JIT compiles) cannot starve the ones after it.
-        share = (args.budget_seconds - run.elapsed()) / (len(families) - i)
-        run.deadline = run.elapsed() + share
+        # Each family gets its share of the budget left (by shape count), so
+        # that a slow family (first-call JIT compiles) cannot starve the ones
+        # after it; time a family leaves unused goes to the next ones.
+        share = weight[fam] / sum(weight[f] for f in families[i:])
+        run.deadline = run.elapsed() + share * (args.budget_seconds - run.elapsed())
         for s in (s for s in shape_list if s.family == fam):
             run.shape(s)
             run.progress(s)
+            if args.partial_json and time.monotonic() - last_partial > 10:
+                report.write_json(args.partial_json, dict(meta, partial=True), run.rows)
+                last_partial = time.monotonic()
     meta["elapsed_s"] = round(run.elapsed(), 1)
     write_outputs(args.out, meta, run.rows, [p.name for p in peer_list])
+    if args.partial_json:  # the finished results replace the partial ones
+        report.write_json(args.partial_json, meta, run.rows)
     return exit_status(run.rows)
 
 

@@ -169,3 +169,20 @@ def test_cpu_smoke_run_writes_json_markdown_and_exits_0(tmp_path, capsys):
                (r["status"] == "ok" or r["reason"]) for r in fa4)
     printed = capsys.readouterr().out
     assert printed.rstrip().endswith((tmp_path / "results.md").read_text().rstrip().splitlines()[-1])
+
+
+@needs_fa3jit
+def test_merge_combines_runs_split_by_family(tmp_path):
+    import suite
+    common = ["--device", "cpu", "--peers", "fa3jit", "--target-seconds", "0.01",
+              "--min-runs", "2", "--max-runs", "2"]
+    assert suite.main(["--out", str(tmp_path / "a"), "--families", "diffusion"] + common) == 0
+    assert suite.main(["--out", str(tmp_path / "b"), "--families", "mla"] + common) == 0
+    rc = suite.main(["--out", str(tmp_path / "m"), "--merge", str(tmp_path / "a" / "results.json"),
+                     str(tmp_path / "b" / "results.json")])
+    assert rc == 0
+    data = json.loads((tmp_path / "m" / "results.json").read_text())
+    assert {r["family"] for r in data["results"]} == {"diffusion", "mla"}
+    assert data["meta"]["command"].count("suite.py") == 2
+    md = (tmp_path / "m" / "results.md").read_text()
+    assert "### diffusion" in md and "### mla" in md

@@ -9,7 +9,17 @@
 #   scripts/bench_gpu.sh                       # --quick (< 3 min of benchmarking)
 #   scripts/bench_gpu.sh --budget-seconds 420  # the full grid, capped
 #   scripts/bench_gpu.sh --families decode,mla --budget-seconds 300
-# Arguments go to bench/suite.py (default: --quick). Exit status: the suite's.
+# The full grid does not fit in one 10-minute device call: run it as two
+# calls on the warm machine (the second reuses the build and the kernel
+# cache), e.g. --families prefill,varlen,diffusion then --families decode,mla,
+# and join the two results.json here with
+#   python3 bench/suite.py --out DIR --merge A/results.json B/results.json
+# Arguments go to bench/suite.py (default: --quick). Without --budget-seconds
+# the suite's budget is what is left of BENCH_DEADLINE_S (default 560: the
+# device tool stops a command at 600 s) after the build, less 40 s to spare,
+# and at most the suite's own default. results.json is rewritten in $OUT as
+# rows come in, so a run that is stopped still leaves what it measured.
+# Exit status: the suite's (3: the build failed).
 #
 # Carrying wheels (on the machine that prepares the call, in the repo root):
 #   echo /.whl/ >> .git/info/exclude
@@ -21,6 +31,7 @@
 # a wheel whose distribution is installed is skipped, so carrying is only
 # needed on an image without it.
 set -u -o pipefail
+start=$SECONDS
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-/tmp/fa3jit_bench}
 BUILD=$ROOT/build/bench-python
@@ -71,9 +82,19 @@ export PYTHONPATH="$BUILD/python_pkg:$site${PYTHONPATH:+:$PYTHONPATH}"
 } >"$OUT/build.log" 2>&1 || { echo "bench_gpu: BUILD FAILED"; tail -40 "$OUT/build.log"; exit 3; }
 echo "build ok"
 
+if [[ " ${args[*]} " != *" --budget-seconds"* ]]; then
+  left=$(( ${BENCH_DEADLINE_S:-560} - (SECONDS - start) - 40 ))
+  default=540
+  [[ " ${args[*]} " == *" --quick "* ]] && default=170
+  (( left > default )) && left=$default
+  (( left < 30 )) && left=30
+  args+=(--budget-seconds "$left")
+fi
+
 # Kernels compiled at first use stay cached while the machine is warm.
 export FA3JIT_CACHE_DIR=${FA3JIT_CACHE_DIR:-$BUILD/jit-cache}
-PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/suite.py" --out "$RESULTS" "${args[@]}" 2>&1 | tee "$OUT/bench.log"
+PYTHONUNBUFFERED=1 "$PY" "$ROOT/bench/suite.py" --out "$RESULTS" --partial-json "$OUT/results.json" \
+  "${args[@]}" 2>&1 | tee "$OUT/bench.log"
 status=${PIPESTATUS[0]}
 
 for f in results.md results.json; do
