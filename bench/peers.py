@@ -194,8 +194,9 @@ class Sdpa(Peer):
         def nest(x, cu, lengths):
             # Lengths given up front: SDPA then reads no metadata back (a sync
             # that would also stop CUDA-graph capture).
-            return torch.nested.nested_tensor_from_jagged(
-                x, offsets=cu.long(), min_seqlen=min(lengths), max_seqlen=max(lengths)).transpose(1, 2)
+            nested = torch.nested.nested_tensor_from_jagged(
+                x, offsets=cu.long(), min_seqlen=min(lengths), max_seqlen=max(lengths))
+            return nested.transpose(1, 2)
 
         q = nest(p.q, p.cu_seqlens_q, s.seqlens_q)
         k = nest(p.k, p.cu_seqlens_k, s.seqlens_k)
@@ -274,7 +275,8 @@ class FlashInfer(Peer):
                    causal=s.causal, sm_scale=s.softmax_scale, q_data_type=p.q.dtype)
             return Runner(lambda: w.run(p.q, p.k, p.v), lambda o: o)
         ps = s.page_size
-        pages = torch.tensor([-(-n // ps) for n in s.seqlens_k], dtype=torch.int32, device=p.q.device)
+        pages = torch.tensor([-(-n // ps) for n in s.seqlens_k], dtype=torch.int32,
+                             device=p.q.device)
         indptr = torch.nn.functional.pad(pages.cumsum(0, dtype=torch.int32), (1, 0))
         indices = torch.cat([p.page_table[i, :int(n)] for i, n in enumerate(pages.tolist())])
         last = (p.seqused_k - (pages - 1) * ps).to(torch.int32)

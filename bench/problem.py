@@ -92,7 +92,9 @@ def make(shape: Shape, device: str, seed: int = 0) -> Problem:
     else:
         k = rand(shape.total_k, hk, d)
         v = rand(shape.total_k, hk, dv)
-    descale = torch.ones(b, hk, device=device, dtype=torch.float32) if shape.dtype == "fp8" else None
+    descale = None
+    if shape.dtype == "fp8":
+        descale = torch.ones(b, hk, device=device, dtype=torch.float32)
     return Problem(shape, q, k, v, qv, _offsets(shape.seqlens_q, device),
                    _offsets(shape.seqlens_k, device),
                    torch.tensor(shape.seqlens_k, dtype=torch.int32, device=device),

@@ -76,7 +76,8 @@ def check(p: Problem, out_packed: torch.Tensor) -> Check:
     s = p.shape
     want = (s.total_q, s.heads, s.dv)
     if tuple(out_packed.shape) != want:
-        return Check(False, float("inf"), 0.0, f"output shape {tuple(out_packed.shape)}, expected {want}")
+        return Check(False, float("inf"), 0.0,
+                     f"output shape {tuple(out_packed.shape)}, expected {want}")
     err = plain_err = ref_max = 0.0
     longest = max(range(s.batch), key=lambda i: s.seqlens_q[i])
     for b in sorted(set(_pick(s.batch, 2)) | {longest}):
@@ -88,7 +89,8 @@ def check(p: Problem, out_packed: torch.Tensor) -> Check:
             ref, plain = _attention(p, b, head, rows)
             got = out_packed[start + rows.to(out_packed.device), head].float()
             if not torch.isfinite(got).all():
-                return Check(False, float("nan"), 0.0, f"non-finite output (sequence {b}, head {head})")
+                return Check(False, float("nan"), 0.0,
+                             f"non-finite output (sequence {b}, head {head})")
             err = max(err, (got - ref).abs().max().item())
             plain_err = max(plain_err, (plain - ref).abs().max().item())
             ref_max = max(ref_max, ref.abs().max().item())

@@ -50,7 +50,8 @@ def _family_table(family: str, rows: list, peers: list) -> list:
         line = [label] + [_cell(cells.get(p)) for p in peers]
         if len(head) > len(peers) + 1:
             mine = _value(cells["fa3jit"]) if "fa3jit" in cells else None
-            best = max((v for p in others if p in cells for v in [_value(cells[p])] if v), default=None)
+            theirs = [_value(cells[p]) for p in others if p in cells]
+            best = max((v for v in theirs if v), default=None)
             line.append(f"{mine / best:.2f}" if mine and best else "")
         lines.append("| " + " | ".join(line) + " |")
     why = collections.Counter((r["peer"], r["status"], r.get("reason", "")) for r in rows
@@ -85,6 +86,17 @@ def _plt():
     return plt
 
 
+def _layout(row) -> str:
+    return f"page {row['page_size']}" if row["page_size"] else "dense"
+
+
+def _short(n) -> str:
+    """16384 -> "16k", 75600 -> "75.6k"."""
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024}k"
+    return f"{n / 1000:.3g}k" if n >= 1000 else str(n)
+
+
 def _solid(series_name: str) -> bool:
     """fa3jit's lines solid, the peers' dashed."""
     return series_name.startswith("fa3jit")
@@ -115,8 +127,12 @@ def _line_panels(path, title, rows, panel_of, x_of, series_of, ylabel, xlabel, l
             pts = sorted(series[name])
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name,
                     color=colour[name], linestyle="-" if _solid(name) else "--")
+        xs = sorted({x for pts in series.values() for x, _ in pts})
         if logx:
             ax.set_xscale("log", base=2)
+            ax.set_xticks(xs, [_short(x) for x in xs])
+            ax.minorticks_off()
+        ax.set_ylim(bottom=0)
         ax.set_title(str(panel), fontsize=9)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -163,20 +179,22 @@ def plots(folder: str, rows: list) -> list:
     for dtype in ("bf16", "fp8"):
         pre = [r for r in fam("prefill") if r["dtype"] == dtype]
         made.append(_line_panels(
-            os.path.join(folder, f"prefill_{dtype}.png"), f"prefill {dtype}: 16k tokens, h*d = 2048",
+            os.path.join(folder, f"prefill_{dtype}.png"),
+            f"prefill {dtype}: 16k tokens, h*d = 2048",
             pre, lambda r: f"d {r['d']}, {'causal' if r['causal'] else 'non-causal'}",
             lambda r: r["seqlens_q"][0], lambda r: r["peer"], "TFLOPS", "sequence length"))
     heads = sorted({(r["heads"], r["kv_heads"]) for r in fam("decode")})
     for h, hk in heads:
         dec = [r for r in fam("decode") if (r["heads"], r["kv_heads"]) == (h, hk)]
         made.append(_line_panels(
-            os.path.join(folder, f"decode_h{h}_kv{hk}.png"), f"decode, {h} q-heads / {hk} kv-heads, d 128",
+            os.path.join(folder, f"decode_h{h}_kv{hk}.png"),
+            f"decode, {h} q-heads / {hk} kv-heads, d 128",
             dec, lambda r: f"batch {r['batch']}", lambda r: r["seqlens_k"][0],
-            lambda r: f"{r['peer']} {'page ' + str(r['page_size']) if r['page_size'] else 'dense'}",
+            lambda r: f"{r['peer']} {_layout(r)}",
             "GB/s", "KV length"))
     made.append(_line_panels(
-        os.path.join(folder, "mla_decode.png"), "MLA decode (qv), d 64 + dv 512, page 64",
-        fam("mla"), lambda r: f"{r['heads']} heads", lambda r: r["seqlens_k"][0],
+        os.path.join(folder, "mla_decode.png"), "MLA decode (qv), d 64 + dv 512",
+        fam("mla"), lambda r: f"{r['heads']} heads, {_layout(r)}", lambda r: r["seqlens_k"][0],
         lambda r: f"{r['peer']} b{r['batch']}", "GB/s", "KV length"))
     made.append(_bars(os.path.join(folder, "varlen.png"), "mixed-length prefill", fam("varlen"),
                       "TFLOPS"))

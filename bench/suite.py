@@ -44,9 +44,11 @@ DEFAULT_PEERS = ("fa3jit", "sdpa_cudnn", "sdpa_flash", "sdpa_efficient", "fa4", 
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="folder for results.json, results.md and the PNGs")
-    ap.add_argument("--quick", action="store_true", help="a subsample of every grid (< 3 min on an H100)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a subsample of every grid (< 3 min on an H100)")
     ap.add_argument("--device", default="cuda", help="cuda, cuda:N, or cpu (small smoke shapes)")
     ap.add_argument("--budget-seconds", type=float, default=None,
                     help="stop starting new measurements after this many seconds "
@@ -84,7 +86,8 @@ def _nvidia_smi(field: str) -> str:
     try:
         out = subprocess.run(["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader"],
                              capture_output=True, text=True, timeout=20)
-        return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else ""
+        text = out.stdout.strip() if out.returncode == 0 else ""
+        return text.splitlines()[0] if text else ""
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -101,7 +104,8 @@ def _git_commit() -> str:
 def machine(device: str, peer_list, argv) -> dict:
     script = os.path.relpath(os.path.abspath(__file__), REPO_ROOT)
     meta = {"command": " ".join(shlex.quote(a) for a in ["python3", script] + list(argv)),
-            "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "started_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="seconds"),
             "python": platform.python_version(), "torch": torch.__version__,
             "torch_cuda": torch.version.cuda, "device": device}
     if device.startswith("cuda"):
@@ -138,7 +142,8 @@ def _reason(e: BaseException) -> str:
 def _status_of(e: BaseException) -> str:
     """Not supported (the peer says so) vs an unexpected error."""
     text = str(e)
-    if isinstance(e, NotImplementedError) or "No available kernel" in text or "No viable backend" in text:
+    refused = "No available kernel" in text or "No viable backend" in text  # SDPA's words
+    if isinstance(e, NotImplementedError) or refused:
         return "unsupported"
     return "error"
 
@@ -154,7 +159,9 @@ class Run:
         self.settings = timing.Settings(args.target_seconds, args.min_runs, args.max_runs,
                                         not args.no_graphs)
         self.on_gpu = self.device.startswith("cuda")
-        self.memory = torch.cuda.get_device_properties(self.device).total_memory if self.on_gpu else 0
+        self.memory = 0
+        if self.on_gpu:
+            self.memory = torch.cuda.get_device_properties(self.device).total_memory
         self.l2 = timing.l2_bytes(self.device)
         self.deadline = args.budget_seconds  # seconds since t0; main() sets one per family
 
@@ -180,8 +187,8 @@ class Run:
         problems = None
         for p in self.peers:
             if self.elapsed() > self.deadline:
-                self.row(shape, p.name, "skipped",
-                         f"this family's share of --budget-seconds {self.args.budget_seconds:.0f} spent")
+                self.row(shape, p.name, "skipped", "this family's share of --budget-seconds "
+                         f"{self.args.budget_seconds:.0f} spent")
                 continue
             if p.why_not:
                 self.row(shape, p.name, "unavailable", p.why_not)
@@ -218,7 +225,8 @@ class Run:
             self.row(shape, peer.name, "ok", median_ms=tm.median_ms, p10_ms=tm.p10_ms,
                      p90_ms=tm.p90_ms, runs=tm.runs, calls_per_run=tm.calls_per_run,
                      timing_mode=tm.mode, timing_note=note,
-                     tflops=shape.flops() / seconds / 1e12, gbps=shape.bytes_moved() / seconds / 1e9,
+                     tflops=shape.flops() / seconds / 1e12,
+                     gbps=shape.bytes_moved() / seconds / 1e9,
                      **common)
         except Exception as e:  # noqa: BLE001  (every peer failure becomes a row with its reason)
             self.row(shape, peer.name, _status_of(e), _reason(e))
@@ -236,13 +244,33 @@ class Run:
         print(f"[{self.elapsed():6.1f}s] {shape.family:9s} {shape.label()}: {cells}", flush=True)
 
 
+def run_all(run: Run, shape_list, meta) -> None:
+    args = run.args
+    last_partial = time.monotonic()
+    families = list(dict.fromkeys(s.family for s in shape_list))
+    weight = {f: sum(s.family == f for s in shape_list) + FAMILY_WEIGHT_FLOOR for f in families}
+    for i, fam in enumerate(families):
+        # Each family gets its share of the budget left (by shape count), so
+        # that a slow family (first-call JIT compiles) cannot starve the ones
+        # after it; time a family leaves unused goes to the next ones.
+        share = weight[fam] / sum(weight[f] for f in families[i:])
+        run.deadline = run.elapsed() + share * (args.budget_seconds - run.elapsed())
+        for s in (s for s in shape_list if s.family == fam):
+            run.shape(s)
+            run.progress(s)
+            if args.partial_json and time.monotonic() - last_partial > 10:
+                report.write_json(args.partial_json, dict(meta, partial=True), run.rows)
+                last_partial = time.monotonic()
+
+
 def select_shapes(args):
     families = [f for f in args.families.split(",") if f]
     if args.device.startswith("cuda"):
         return shapes_mod.grid(families, args.quick)
     for f in families:
         if f not in shapes_mod.FAMILIES:
-            raise SystemExit(f"--families: family must be one of {', '.join(shapes_mod.FAMILIES)}; got {f!r}")
+            raise SystemExit(f"--families: family must be one of "
+                             f"{', '.join(shapes_mod.FAMILIES)}; got {f!r}")
     return [s for s in shapes_mod.smoke() if s.family in families]
 
 
@@ -261,8 +289,9 @@ def merge(paths, out) -> int:
     meta["merged_from"] = [os.path.abspath(p) for p in paths]
     names = list(dict.fromkeys(r["peer"] for r in rows))
     os.makedirs(out, exist_ok=True)
+    status = exit_status(rows)
     write_outputs(out, meta, rows, names)
-    return exit_status(rows)
+    return status
 
 
 def main(argv=None) -> int:
@@ -293,26 +322,13 @@ def main(argv=None) -> int:
     for name, p in meta["peers"].items():
         print(f"  {name}: {p.get('version') or 'not run: ' + p.get('reason', '')}", flush=True)
     run = Run(args, peer_list)
-    last_partial = time.monotonic()
-    families = list(dict.fromkeys(s.family for s in shape_list))
-    weight = {f: sum(s.family == f for s in shape_list) + FAMILY_WEIGHT_FLOOR for f in families}
-    for i, fam in enumerate(families):
-        # Each family gets its share of the budget left (by shape count), so
-        # that a slow family (first-call JIT compiles) cannot starve the ones
-        # after it; time a family leaves unused goes to the next ones.
-        share = weight[fam] / sum(weight[f] for f in families[i:])
-        run.deadline = run.elapsed() + share * (args.budget_seconds - run.elapsed())
-        for s in (s for s in shape_list if s.family == fam):
-            run.shape(s)
-            run.progress(s)
-            if args.partial_json and time.monotonic() - last_partial > 10:
-                report.write_json(args.partial_json, dict(meta, partial=True), run.rows)
-                last_partial = time.monotonic()
+    run_all(run, shape_list, meta)
     meta["elapsed_s"] = round(run.elapsed(), 1)
-    write_outputs(args.out, meta, run.rows, [p.name for p in peer_list])
+    status = exit_status(run.rows)  # its message comes before the table, which is printed last
     if args.partial_json:  # the finished results replace the partial ones
         report.write_json(args.partial_json, meta, run.rows)
-    return exit_status(run.rows)
+    write_outputs(args.out, meta, run.rows, [p.name for p in peer_list])
+    return status
 
 
 def write_outputs(folder, meta, rows, peer_names):
