@@ -163,7 +163,8 @@ class Run:
         if self.on_gpu:
             self.memory = torch.cuda.get_device_properties(self.device).total_memory
         self.l2 = timing.l2_bytes(self.device)
-        self.deadline = args.budget_seconds  # seconds since t0; main() sets one per family
+        self.deadline = args.budget_seconds  # seconds since t0; run_all() sets one per family
+        self.broken = ""  # why the CUDA context is unusable, once it is
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
@@ -186,6 +187,9 @@ class Run:
         copies = timing.copies_for(shape.input_bytes(), self.l2, cap)
         problems = None
         for p in self.peers:
+            if self.broken:
+                self.row(shape, p.name, "skipped", f"the device failed earlier: {self.broken}")
+                continue
             if self.elapsed() > self.deadline:
                 self.row(shape, p.name, "skipped", "this family's share of --budget-seconds "
                          f"{self.args.budget_seconds:.0f} spent")
@@ -198,11 +202,30 @@ class Run:
                 self.row(shape, p.name, "unsupported", unsupported)
                 continue
             if problems is None:
-                problems = [problem_mod.make(shape, self.device, seed=i) for i in range(copies)]
+                try:
+                    problems = [problem_mod.make(shape, self.device, seed=i)
+                                for i in range(copies)]
+                except Exception as e:  # noqa: BLE001  (out of memory, most likely)
+                    problems = _reason(e)
+            if isinstance(problems, str):
+                self.row(shape, p.name, "error", f"making the inputs: {problems}")
+                continue
             self.measure(shape, p, problems)
         del problems
-        if self.on_gpu:
+        self.settle()
+
+    def settle(self):
+        """Frees cached GPU memory; a failure here means the CUDA context is
+        broken (a kernel faulted), and every later row says so."""
+        if not self.on_gpu or self.broken:
+            return
+        try:
+            torch.cuda.synchronize()
             torch.cuda.empty_cache()
+        except Exception as e:  # noqa: BLE001
+            self.broken = _reason(e)
+            if self.rows:
+                self.rows[-1]["reason"] += f" (then the device failed: {self.broken})"
 
     def measure(self, shape, peer, problems):
         runners = []
@@ -232,11 +255,7 @@ class Run:
             self.row(shape, peer.name, _status_of(e), _reason(e))
         finally:
             del runners
-            if self.on_gpu:
-                try:
-                    torch.cuda.synchronize()
-                except Exception as e:  # noqa: BLE001
-                    self.rows[-1]["reason"] += f" (then the device failed: {_reason(e)})"
+            self.settle()
 
     def progress(self, shape):
         mine = [r for r in self.rows if r["label"] == shape.label() and r["family"] == shape.family]

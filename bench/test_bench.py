@@ -187,3 +187,54 @@ def test_merge_combines_runs_split_by_family(tmp_path):
     assert data["meta"]["command"].count("suite.py") == 2
     md = (tmp_path / "m" / "results.md").read_text()
     assert "### diffusion" in md and "### mla" in md
+
+
+CPU_ARGS = ["--device", "cpu", "--target-seconds", "0.01", "--min-runs", "2", "--max-runs", "2"]
+
+
+@needs_fa3jit
+def test_a_wrong_result_is_not_timed_and_fails_the_run(tmp_path, monkeypatch):
+    import peers
+    import suite
+    real = peers.Fa3jit.prepare
+
+    def off_by_a_bit(self, p):
+        runner = real(self, p)
+        runner.first = lambda: runner.run() * 1.05
+        return runner
+
+    monkeypatch.setattr(peers.Fa3jit, "prepare", off_by_a_bit)
+    rc = suite.main(["--out", str(tmp_path), "--families", "diffusion", "--peers", "fa3jit"]
+                    + CPU_ARGS)
+    assert rc == 1
+    (row,) = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert row["status"] == "wrong" and "tolerance" in row["reason"] and "median_ms" not in row
+
+
+@needs_fa3jit
+def test_a_peer_that_raises_gets_a_row_with_the_reason(tmp_path, monkeypatch):
+    import peers
+    import suite
+
+    def broken(self, p):
+        raise RuntimeError("kernel exploded\nsecond line")
+
+    monkeypatch.setattr(peers.Sdpa, "prepare", broken)
+    rc = suite.main(["--out", str(tmp_path), "--families", "diffusion",
+                     "--peers", "fa3jit,sdpa_flash"] + CPU_ARGS)
+    assert rc == 0
+    rows = {r["peer"]: r for r in json.loads((tmp_path / "results.json").read_text())["results"]}
+    assert rows["fa3jit"]["status"] == "ok"
+    assert rows["sdpa_flash"]["status"] == "error"
+    assert rows["sdpa_flash"]["reason"] == "RuntimeError: kernel exploded"
+
+
+@needs_fa3jit
+def test_the_budget_skips_with_a_reason(tmp_path):
+    import suite
+    rc = suite.main(["--out", str(tmp_path), "--families", "prefill", "--peers", "fa3jit",
+                     "--budget-seconds", "0.001"] + CPU_ARGS)
+    assert rc in (0, 2)  # the first shape may start within the first millisecond
+    rows = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert len(rows) == 3
+    assert all(r["status"] == "skipped" and "budget" in r["reason"] for r in rows[1:])
