@@ -25,8 +25,8 @@ struct KvcacheArgs {
   Tensor v_cache{};  // like k_cache with dv
   // New tokens, written into the cache in place before attending: token j of
   // sequence b goes to position cache_seqlens[b] + j of its cache row.
-  Tensor k{};  // (b, s_new, h_k, d) or (total_new, h_k, d) with cu_seqlens_k_new
-  Tensor v{};  // like k with dv
+  Tensor k{};   // (b, s_new, h_k, d) or (total_new, h_k, d) with cu_seqlens_k_new
+  Tensor v{};   // like k with dv
   Tensor qv{};  // (.., h, dv): MLA
   // Rotary embedding of the new k (position cache_seqlens[b] + j, or
   // rotary_seqlens[b] + j) and of q (causal / local: that base + i; else
@@ -36,13 +36,13 @@ struct KvcacheArgs {
   // Tokens in the cache before the append, counted from the row's start
   // (the left padding included, as in FlashAttention-3).
   CacheSeqlens cache_seqlens{};
-  Tensor cache_batch_idx{};  // int32 (b): cache row of sequence b (not with page_table)
-  Tensor cache_leftpad{};    // int32 (b): keys before it are padding (not with page_table)
-  Tensor page_table{};       // int32 (b, max_pages_per_seq)
-  Tensor cu_seqlens_q{};     // int32 (b + 1)
+  Tensor cache_batch_idx{};   // int32 (b): cache row of sequence b (not with page_table)
+  Tensor cache_leftpad{};     // int32 (b): keys before it are padding (not with page_table)
+  Tensor page_table{};        // int32 (b, max_pages_per_seq)
+  Tensor cu_seqlens_q{};      // int32 (b + 1)
   Tensor cu_seqlens_k_new{};  // int32 (b + 1): varlen k / v
   std::optional<int64_t> max_seqlen_q{};
-  Tensor rotary_seqlens{};  // int32 (b): rotary base positions (default cache_seqlens)
+  Tensor rotary_seqlens{};                       // int32 (b): rotary base positions (default cache_seqlens)
   Tensor q_descale{}, k_descale{}, v_descale{};  // fp32 (b, h_k)
   std::optional<float> softmax_scale{};
   bool causal = false;

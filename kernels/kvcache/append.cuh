@@ -12,27 +12,36 @@ struct AppendParams {
   int in_dtype;  // q / k / v / cache dtype (fa3jit::DType numbering)
 
   // q: row i of sequence b, head hh at b*batch + (row_start + i)*row + hh*head
-  const void* q; int64_t q_batch_stride, q_row_stride, q_head_stride;
+  const void* q;
+  int64_t q_batch_stride, q_row_stride, q_head_stride;
   const int* cu_seqlens_q;  // null: 4-D q, s_q rows per sequence
   int s_q, total_q;
   void* q_rot;  // null: no rotary; else contiguous (total_q, h, d), row = global q row
 
   // New tokens (null k_new: nothing to append): like q with cu_seqlens_k_new.
-  const void* k_new; int64_t kn_batch_stride, kn_row_stride, kn_head_stride;
-  const void* v_new; int64_t vn_batch_stride, vn_row_stride, vn_head_stride;
+  const void* k_new;
+  int64_t kn_batch_stride, kn_row_stride, kn_head_stride;
+  const void* v_new;
+  int64_t vn_batch_stride, vn_row_stride, vn_head_stride;
   const int* cu_seqlens_k_new;  // null: s_new tokens per sequence
   int s_new, total_new;
 
   // The caches: dense (batch row, position) or paged (page, row in page).
-  void* k_cache; int64_t kc_batch_stride, kc_row_stride, kc_head_stride;
-  void* v_cache; int64_t vc_batch_stride, vc_row_stride, vc_head_stride;
-  const int* page_table; int64_t page_table_stride; int page_size;
+  void* k_cache;
+  int64_t kc_batch_stride, kc_row_stride, kc_head_stride;
+  void* v_cache;
+  int64_t vc_batch_stride, vc_row_stride, vc_head_stride;
+  const int* page_table;
+  int64_t page_table_stride;
+  int page_size;
   const int* cache_batch_idx;  // null: sequence b uses cache row b
   const int* cache_seqlens;    // null: cache_seqlens_value for every sequence
   int cache_seqlens_value;
 
   // Rotary (rotary_dim == 0: none). cos / sin rows of rotary_dim / 2.
-  const void* rotary_cos; const void* rotary_sin; int64_t cos_row_stride, sin_row_stride;
+  const void* rotary_cos;
+  const void* rotary_sin;
+  int64_t cos_row_stride, sin_row_stride;
   int rotary_dim, rotary_interleaved;
   const int* rotary_seqlens;  // null: the base position is cache_seqlens
   int q_rotary_per_row;       // 1 (causal / local): query i at base + i; 0: every query at base
@@ -50,8 +59,10 @@ FA3JIT_HD int locate_row(const int* cu, int batch, int len, int t, int* j) {
   int lo = 0, hi = batch - 1;  // the last b with cu[b] <= t (empty sequences skipped)
   while (lo < hi) {
     const int mid = (lo + hi + 1) / 2;
-    if (cu[mid] <= t) lo = mid;
-    else hi = mid - 1;
+    if (cu[mid] <= t)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   *j = t - cu[lo];
   return lo;

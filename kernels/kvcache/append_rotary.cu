@@ -38,8 +38,8 @@ __device__ __forceinline__ void copy_head(const AppendParams& p, const void* src
       const RotaryPair pr = rotary_pair(e, rotary_dim, p.rotary_interleaved != 0);
       const float c = load_elem<kDtype>(p.rotary_cos, pos * p.cos_row_stride + pr.angle);
       const float s = load_elem<kDtype>(p.rotary_sin, pos * p.sin_row_stride + pr.angle);
-      const float y = rotary_value(load_elem<kDtype>(src, s_off + e), load_elem<kDtype>(src, s_off + pr.partner), c,
-                                   s, pr.first);
+      const float y =
+          rotary_value(load_elem<kDtype>(src, s_off + e), load_elem<kDtype>(src, s_off + pr.partner), c, s, pr.first);
       store_one<kDtype>(static_cast<Raw*>(dst) + d_off + e, y);
     }
   }

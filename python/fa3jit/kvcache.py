@@ -1,33 +1,37 @@
-"""fa3jit.flash_attn_with_kvcache: sglang's decode entry point.
+"""fa3jit.flash_attn_with_kvcache: sglang's FlashAttention-3 decode entry
+point, on the C++ fa3jit::flash_attn_with_kvcache.
 
-There is no C++ decode entry point yet. What maps onto varlen attention
-runs through flash_attn_varlen_func: the cache is k / v (paged with
-page_table, else 4-D (b, s_cache, h_k, d)) and cache_seqlens is seqused_k.
-Appending new tokens (k, v), rotary, cache_batch_idx, cache_leftpad and a
-precomputed scheduler_metadata need the decode kernels and raise
-NotImplementedError naming the argument."""
+New tokens k / v are written into k_cache / v_cache in place (at
+cache_seqlens[b] + j), with rotary on them and on q when rotary_cos /
+rotary_sin are given, then q attends over each sequence's keys
+[cache_leftpad[b], cache_seqlens[b] + new tokens). cache_seqlens counts the
+left padding too (FlashAttention-3's convention)."""
 
 from __future__ import annotations
 
-from ._frameworks import full_like_framework
-from .varlen import flash_attn_varlen_func
+import numbers
 
-# Arguments that need the decode kernels, and why.
-_NOT_YET = {
-    "k": "appending new keys to the cache",
-    "v": "appending new values to the cache",
-    "rotary_cos": "in-kernel rotary embedding",
-    "rotary_sin": "in-kernel rotary embedding",
-    "rotary_seqlens": "in-kernel rotary embedding",
-    "cache_batch_idx": "indirect cache batch indices",
-    "cache_leftpad": "left-padded caches",
-    "cu_seqlens_k_new": "appending new keys to the cache",
-    "scheduler_metadata": "a precomputed split plan",
-}
+from . import _fa3jit, _native
+from ._frameworks import (
+    device_scope,
+    dlpack_view,
+    empty_like_framework,
+    float32_like,
+    out_dtype_like,
+    stream_and_capture,
+    to_caller_framework,
+)
+from ._shapes import output_shapes
+
+# Arguments passed to C++ as arrays (None stays None).
+_TENSOR_ARGS = ("q", "k_cache", "v_cache", "k", "v", "qv", "rotary_cos", "rotary_sin",
+                "cache_seqlens", "cache_batch_idx", "cache_leftpad", "page_table", "cu_seqlens_q",
+                "cu_seqlens_k_new", "rotary_seqlens", "q_descale", "k_descale", "v_descale",
+                "scheduler_metadata", "sinks", "out", "softmax_lse")
 
 
-def _batch_size(q, cu_seqlens_q) -> int:
-    return int(q.shape[0]) if cu_seqlens_q is None else int(cu_seqlens_q.shape[0]) - 1
+def _optional(kind, x):
+    return None if x is None else kind(x)
 
 
 def flash_attn_with_kvcache(
@@ -65,40 +69,70 @@ def flash_attn_with_kvcache(
     sinks=None,
     out=None,
 ):
-    """Attention of q against a KV cache; returns out, or (out, softmax_lse).
+    """Attention of q against a KV cache, after appending k / v into it;
+    returns out, or (out, softmax_lse).
 
     q: (b, s_q, h, d), or (total_q, h, d) with cu_seqlens_q. k_cache /
-    v_cache: paged (num_pages, page_size, h_k, d / dv) with page_table
-    (b, max_pages), or (b, s_cache, h_k, d / dv). cache_seqlens: int or
-    int32 (b), the number of valid cache tokens per sequence (default: all).
-    Masks are bottom-right aligned as in flash_attn_varlen_func.
-    rotary_interleaved only matters with rotary, which is not supported yet."""
-    given = dict(k=k, v=v, rotary_cos=rotary_cos, rotary_sin=rotary_sin,
-                 rotary_seqlens=rotary_seqlens, cache_batch_idx=cache_batch_idx,
-                 cache_leftpad=cache_leftpad, cu_seqlens_k_new=cu_seqlens_k_new,
-                 scheduler_metadata=scheduler_metadata)
-    missing = [f"{name} ({_NOT_YET[name]})" for name, x in given.items() if x is not None]
-    if missing:
-        raise NotImplementedError(
-            "flash_attn_with_kvcache is not supported yet: " + ", ".join(missing) +
-            ". Without these arguments it runs, as varlen attention over the cache.")
-    if isinstance(cache_seqlens, int):
-        cache_seqlens = full_like_framework(q, (_batch_size(q, cu_seqlens_q),), cache_seqlens,
-                                            "int32")
-    # The key bound, known from shapes alone, so that no metadata must be
-    # read back (CUDA-graph capture).
-    if page_table is not None:
-        max_seqlen_k = int(page_table.shape[1]) * int(k_cache.shape[1])
-    else:
-        max_seqlen_k = int(k_cache.shape[1]) if len(k_cache.shape) == 4 else None
-    if max_seqlen_q is None and cu_seqlens_q is None and len(q.shape) == 4:
-        max_seqlen_q = int(q.shape[1])
-    return flash_attn_varlen_func(
-        q, k_cache, v_cache, cu_seqlens_q, None,
-        max_seqlen_q=max_seqlen_q, max_seqlen_k=max_seqlen_k, seqused_k=cache_seqlens,
-        page_table=page_table, softmax_scale=softmax_scale, causal=causal, qv=qv,
-        q_descale=q_descale, k_descale=k_descale, v_descale=v_descale,
-        window_size=window_size,
-        attention_chunk=0 if attention_chunk is None else attention_chunk,
-        softcap=softcap, num_splits=num_splits, pack_gqa=pack_gqa, only_qv=only_qv,
-        sm_margin=sm_margin, return_softmax_lse=return_softmax_lse, sinks=sinks, out=out)
+    v_cache: (b_cache, s_cache, h_k, d / dv), or paged (num_pages, page_size,
+    h_k, d / dv) with page_table (b, max_pages). k / v: (b, s_new, h_k, d /
+    dv), or (total_new, h_k, d / dv) with cu_seqlens_k_new. cache_seqlens:
+    int or int32 (b), tokens already in the cache (default: the whole row).
+    cache_batch_idx (int32 (b)): the cache row of sequence b. rotary_cos /
+    rotary_sin: (seqlen_ro, rotary_dim / 2) in q's dtype; new key j sits at
+    position rotary_seqlens[b] (default cache_seqlens[b]) + j, query i at that
+    base + i when causal or local, else at the base; rotary_interleaved picks
+    pairs (0, 1), (2, 3), ... or halves. scheduler_metadata must be None (no
+    precomputed plans: a fixed num_splits > 0 keeps CUDA-graph replays on one
+    plan). Errors as flash_attn_varlen_func: ValueError / TypeError /
+    NotImplementedError naming the argument; nothing is written on error."""
+    seqlens_int = None
+    if isinstance(cache_seqlens, numbers.Integral) and not isinstance(cache_seqlens, bool):
+        seqlens_int, cache_seqlens = int(cache_seqlens), None
+    lse = None
+    shapes = output_shapes(q, v_cache) if q is not None and v_cache is not None else None
+    if shapes is not None:  # else C++ names the argument with the bad rank
+        out_shape, lse_shape = shapes
+        if out is None:
+            out = empty_like_framework(q, out_shape, out_dtype_like(q), "out")
+        if return_softmax_lse:
+            lse = empty_like_framework(q, lse_shape, float32_like(q), "softmax_lse")
+    arrays = dict(q=q, k_cache=k_cache, v_cache=v_cache, k=k, v=v, qv=qv, rotary_cos=rotary_cos,
+                  rotary_sin=rotary_sin, cache_seqlens=cache_seqlens,
+                  cache_batch_idx=cache_batch_idx, cache_leftpad=cache_leftpad,
+                  page_table=page_table, cu_seqlens_q=cu_seqlens_q,
+                  cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens,
+                  q_descale=q_descale, k_descale=k_descale, v_descale=v_descale,
+                  scheduler_metadata=scheduler_metadata, sinks=sinks, out=out, softmax_lse=lse)
+    with device_scope(q):  # torch exports CUDA tensors of the current device only
+        stream, capturing = stream_and_capture(q)
+        uint16_is_bf16 = uint8_is_fp8 = False
+        for name in _TENSOR_ARGS:
+            arrays[name], as_bf16, as_fp8 = dlpack_view(arrays[name], name)
+            uint16_is_bf16 |= as_bf16
+            uint8_is_fp8 |= as_fp8
+        left, right = window_size
+        _fa3jit.flash_attn_with_kvcache(
+            **arrays,
+            cache_seqlens_int=seqlens_int,
+            max_seqlen_q=_optional(int, max_seqlen_q),
+            softmax_scale=_optional(float, softmax_scale),
+            causal=bool(causal),
+            window_size=(int(left), int(right)),
+            attention_chunk=_optional(int, attention_chunk),
+            softcap=float(softcap),
+            rotary_interleaved=bool(rotary_interleaved),
+            num_splits=int(num_splits),
+            pack_gqa=_optional(bool, pack_gqa),
+            only_qv=bool(only_qv),
+            sm_margin=int(sm_margin),
+            return_softmax_lse=bool(return_softmax_lse),
+            stream=stream,
+            check_metadata=_native.check_metadata_enabled() and not capturing,
+            path="auto",
+            uint16_is_bf16=uint16_is_bf16,
+            uint8_is_fp8=uint8_is_fp8,
+        )
+    out = to_caller_framework(q, out)
+    if return_softmax_lse:
+        return out, to_caller_framework(q, lse)
+    return out

@@ -7,5 +7,6 @@ namespace fa3jit::python {
 void bind_errors(nanobind::module_& m);   // fa3jit::Error -> ValueError / TypeError / ...
 void bind_devices(nanobind::module_& m);  // DeviceInfo, query_devices, the capability gate
 void bind_varlen(nanobind::module_& m);   // flash_attn_varlen
+void bind_kvcache(nanobind::module_& m);  // flash_attn_with_kvcache
 
 }  // namespace fa3jit::python

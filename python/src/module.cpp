@@ -12,4 +12,5 @@ NB_MODULE(_fa3jit, m) {
   fa3jit::python::bind_errors(m);
   fa3jit::python::bind_devices(m);
   fa3jit::python::bind_varlen(m);
+  fa3jit::python::bind_kvcache(m);
 }

@@ -24,8 +24,8 @@ void copy_head(const AppendParams& p, DType t, const void* src, int64_t s_off, v
     const RotaryPair pr = rotary_pair(e, rotary_dim, p.rotary_interleaved != 0);
     const float c = load_as_float(p.rotary_cos, t, pos * p.cos_row_stride + pr.angle);
     const float s = load_as_float(p.rotary_sin, t, pos * p.sin_row_stride + pr.angle);
-    const float y = rotary_value(load_as_float(src, t, s_off + e), load_as_float(src, t, s_off + pr.partner), c, s,
-                                 pr.first);
+    const float y =
+        rotary_value(load_as_float(src, t, s_off + e), load_as_float(src, t, s_off + pr.partner), c, s, pr.first);
     store_from_float(dst, t, d_off + e, y);
   }
 }

@@ -17,8 +17,7 @@ Strides strides_of(const Tensor& t) {
 
 }  // namespace
 
-fa3jit_k::AppendParams make_append_params(const KvcacheArgs& a, const KvcacheLayout& L, void* q_rot,
-                                          int* seqused_k) {
+fa3jit_k::AppendParams make_append_params(const KvcacheArgs& a, const KvcacheLayout& L, void* q_rot, int* seqused_k) {
   fa3jit_k::AppendParams p{};
   p.batch = L.batch, p.h = L.h, p.h_k = L.h_k, p.d = L.d, p.dv = L.dv;
   p.in_dtype = int(a.q.dtype);

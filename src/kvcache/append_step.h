@@ -12,8 +12,7 @@ namespace fa3jit::detail {
 
 // The step's parameters; q_rot (contiguous (total_q, h, d) in q's dtype) and
 // seqused_k (int32 (b)) may be null when not wanted.
-fa3jit_k::AppendParams make_append_params(const KvcacheArgs& args, const KvcacheLayout& L, void* q_rot,
-                                          int* seqused_k);
+fa3jit_k::AppendParams make_append_params(const KvcacheArgs& args, const KvcacheLayout& L, void* q_rot, int* seqused_k);
 
 // Plain loops over host memory (CPU tensors).
 void append_on_cpu(const fa3jit_k::AppendParams& p);

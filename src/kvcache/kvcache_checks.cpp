@@ -17,27 +17,32 @@ void check_presence(const KvcacheArgs& a) {
   for (auto [name, t] : {std::pair{"q", &a.q}, std::pair{"k_cache", &a.k_cache}, std::pair{"v_cache", &a.v_cache}})
     if (!t->defined()) fail(ErrorKind::InvalidValue, name, " is required: got none");
   if (a.scheduler_metadata.defined())
-    fail(ErrorKind::NotSupported, "scheduler_metadata is not supported: fa3jit plans splits from shapes alone "
+    fail(ErrorKind::NotSupported,
+         "scheduler_metadata is not supported: fa3jit plans splits from shapes alone "
          "(fix num_splits > 0 for a CUDA graph); pass none");
   if (a.k.defined() != a.v.defined())
     fail(ErrorKind::InvalidValue, a.k.defined() ? "k is given but v is none" : "v is given but k is none",
          ": new keys and values are appended together");
   if (a.rotary_cos.defined() != a.rotary_sin.defined())
-    fail(ErrorKind::InvalidValue, a.rotary_cos.defined() ? "rotary_cos is given but rotary_sin is none"
-                                                         : "rotary_sin is given but rotary_cos is none",
+    fail(ErrorKind::InvalidValue,
+         a.rotary_cos.defined() ? "rotary_cos is given but rotary_sin is none"
+                                : "rotary_sin is given but rotary_cos is none",
          ": rotary needs both");
   if (a.cu_seqlens_k_new.defined() && !a.k.defined())
     fail(ErrorKind::InvalidValue, "cu_seqlens_k_new is given but k is none: it describes the new tokens k / v");
   if (a.rotary_cos.defined() && !a.k.defined())
-    fail(ErrorKind::InvalidValue, "rotary_cos / rotary_sin need k / v: rotary is applied to the appended keys "
+    fail(ErrorKind::InvalidValue,
+         "rotary_cos / rotary_sin need k / v: rotary is applied to the appended keys "
          "(and q) as in FlashAttention-3");
   if (a.rotary_seqlens.defined() && !a.rotary_cos.defined())
     fail(ErrorKind::InvalidValue, "rotary_seqlens is given but rotary_cos is none: it sets rotary positions");
   if (a.k.defined() && std::holds_alternative<std::monostate>(a.cache_seqlens))
-    fail(ErrorKind::InvalidValue, "cache_seqlens is required when k / v are appended: they go to positions "
+    fail(ErrorKind::InvalidValue,
+         "cache_seqlens is required when k / v are appended: they go to positions "
          "cache_seqlens[b] + j");
   if (a.page_table.defined() && a.cache_batch_idx.defined())
-    fail(ErrorKind::NotSupported, "cache_batch_idx with page_table is not supported (as in FlashAttention-3): "
+    fail(ErrorKind::NotSupported,
+         "cache_batch_idx with page_table is not supported (as in FlashAttention-3): "
          "the page table already maps each sequence to its cache");
   if (a.page_table.defined() && a.cache_leftpad.defined())
     fail(ErrorKind::NotSupported, "cache_leftpad with page_table is not supported (as in FlashAttention-3)");
@@ -47,14 +52,19 @@ void check_presence(const KvcacheArgs& a) {
 
 // Every given tensor: well formed, on q's device, with data.
 void check_devices(const KvcacheArgs& a) {
-  const std::pair<const char*, const Tensor*> all[] = {
-      {"k_cache", &a.k_cache},       {"v_cache", &a.v_cache},
-      {"k", &a.k},                   {"v", &a.v},
-      {"rotary_cos", &a.rotary_cos}, {"rotary_sin", &a.rotary_sin},
-      {"cache_seqlens", seqlens_tensor(a)}, {"cache_batch_idx", &a.cache_batch_idx},
-      {"cache_leftpad", &a.cache_leftpad}, {"page_table", &a.page_table},
-      {"cu_seqlens_q", &a.cu_seqlens_q},   {"cu_seqlens_k_new", &a.cu_seqlens_k_new},
-      {"rotary_seqlens", &a.rotary_seqlens}};
+  const std::pair<const char*, const Tensor*> all[] = {{"k_cache", &a.k_cache},
+                                                       {"v_cache", &a.v_cache},
+                                                       {"k", &a.k},
+                                                       {"v", &a.v},
+                                                       {"rotary_cos", &a.rotary_cos},
+                                                       {"rotary_sin", &a.rotary_sin},
+                                                       {"cache_seqlens", seqlens_tensor(a)},
+                                                       {"cache_batch_idx", &a.cache_batch_idx},
+                                                       {"cache_leftpad", &a.cache_leftpad},
+                                                       {"page_table", &a.page_table},
+                                                       {"cu_seqlens_q", &a.cu_seqlens_q},
+                                                       {"cu_seqlens_k_new", &a.cu_seqlens_k_new},
+                                                       {"rotary_seqlens", &a.rotary_seqlens}};
   check_well_formed(a.q, "q");
   for (auto [name, t] : all) {
     if (!t || !t->defined()) continue;
@@ -130,8 +140,10 @@ void read_caches(const KvcacheArgs& a, KvcacheLayout& L) {
   } else {
     L.b_cache = to_int(a.k_cache.shape[0], "k_cache.shape[0] (b_cache)");
     L.s_cache = to_int(a.k_cache.shape[1], "k_cache.shape[1] (s_cache)");
-    if (!a.cache_batch_idx.defined()) check_dim(a.k_cache, "k_cache", 0, L.batch, "b, the batch of q, when "
-                                                "cache_batch_idx is none");
+    if (!a.cache_batch_idx.defined())
+      check_dim(a.k_cache, "k_cache", 0, L.batch,
+                "b, the batch of q, when "
+                "cache_batch_idx is none");
     L.capacity = L.s_cache;
   }
   to_int(L.capacity, "the keys a cache row holds");
@@ -144,8 +156,10 @@ void read_new_tokens(const KvcacheArgs& a, KvcacheLayout& L) {
   check_dtype(a.v, "v", a.q.dtype, "the dtype of q");
   L.new_is_4d = !a.cu_seqlens_k_new.defined();
   const int r = L.new_is_4d ? 4 : 3;
-  const char* kl = L.new_is_4d ? "(b, s_new, h_k, d) when cu_seqlens_k_new is none" : "(total_new, h_k, d) with cu_seqlens_k_new";
-  const char* vl = L.new_is_4d ? "(b, s_new, h_k, dv) when cu_seqlens_k_new is none" : "(total_new, h_k, dv) with cu_seqlens_k_new";
+  const char* kl =
+      L.new_is_4d ? "(b, s_new, h_k, d) when cu_seqlens_k_new is none" : "(total_new, h_k, d) with cu_seqlens_k_new";
+  const char* vl =
+      L.new_is_4d ? "(b, s_new, h_k, dv) when cu_seqlens_k_new is none" : "(total_new, h_k, dv) with cu_seqlens_k_new";
   check_rank(a.k, "k", r, kl);
   check_rank(a.v, "v", r, vl);
   if (L.new_is_4d) {
@@ -169,7 +183,8 @@ void read_rotary(const KvcacheArgs& a, KvcacheLayout& L) {
   if (!a.rotary_cos.defined()) return;
   const DType t = a.q.dtype;
   if (t == DType::fp8_e4m3)
-    fail(ErrorKind::NotSupported, "rotary_cos / rotary_sin with float8_e4m3 q is not supported: rotate before "
+    fail(ErrorKind::NotSupported,
+         "rotary_cos / rotary_sin with float8_e4m3 q is not supported: rotate before "
          "quantizing");
   check_dtype(a.rotary_cos, "rotary_cos", t, "the dtype of q");
   check_dtype(a.rotary_sin, "rotary_sin", t, "the dtype of q");
@@ -182,8 +197,8 @@ void read_rotary(const KvcacheArgs& a, KvcacheLayout& L) {
   L.seqlen_ro = to_int(a.rotary_cos.shape[0], "rotary_cos.shape[0] (seqlen_ro)");
   L.rotary_dim = to_int(2 * a.rotary_cos.shape[1], "rotary_dim = 2 * rotary_cos.shape[1]");
   if (L.rotary_dim < 2 || L.rotary_dim > L.d)
-    fail(ErrorKind::InvalidValue, "rotary_dim = 2 * rotary_cos.shape[1] = ", L.rotary_dim, " must be in [2, d = ",
-         L.d, "]");
+    fail(ErrorKind::InvalidValue, "rotary_dim = 2 * rotary_cos.shape[1] = ", L.rotary_dim, " must be in [2, d = ", L.d,
+         "]");
 }
 
 }  // namespace
@@ -196,8 +211,7 @@ KvcacheLayout check_kvcache_args(const KvcacheArgs& a) {
   read_caches(a, L);
   read_new_tokens(a, L);
   read_rotary(a, L);
-  L.rotary_q_per_row =
-      a.causal || a.window_size[0] >= 0 || a.window_size[1] >= 0 || a.attention_chunk.value_or(0) > 0;
+  L.rotary_q_per_row = a.causal || a.window_size[0] >= 0 || a.window_size[1] >= 0 || a.attention_chunk.value_or(0) > 0;
   check_int_vector(seqlens_tensor(a), "cache_seqlens", L.batch, "b");
   check_int_vector(&a.cache_batch_idx, "cache_batch_idx", L.batch, "b");
   check_int_vector(&a.cache_leftpad, "cache_leftpad", L.batch, "b");

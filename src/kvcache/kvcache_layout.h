@@ -16,8 +16,8 @@ struct KvcacheLayout {
   bool paged = false;
   int b_cache = 0, s_cache = 0;                             // dense caches
   int num_pages = 0, page_size = 0, max_pages_per_seq = 0;  // paged caches
-  int64_t capacity = 0;  // keys one sequence's cache row (or pages) can hold
-  bool append = false;   // k / v given
+  int64_t capacity = 0;                                     // keys one sequence's cache row (or pages) can hold
+  bool append = false;                                      // k / v given
   bool new_is_4d = false;
   int s_new = 0, total_new = 0;
   int rotary_dim = 0, seqlen_ro = 0;  // rotary_dim 0: no rotary
@@ -32,8 +32,7 @@ KvcacheLayout check_kvcache_args(const KvcacheArgs& args);
 
 struct KvcacheMeta {
   bool readable = false;  // false: GPU tensors with check_metadata off
-  std::vector<int32_t> cu_seqlens_q, cu_seqlens_k_new, cache_seqlens, cache_batch_idx, cache_leftpad,
-      rotary_seqlens;
+  std::vector<int32_t> cu_seqlens_q, cu_seqlens_k_new, cache_seqlens, cache_batch_idx, cache_leftpad, rotary_seqlens;
   std::vector<int32_t> page_table;  // row b at b * page_table_stride
   int64_t page_table_stride = 0;
 

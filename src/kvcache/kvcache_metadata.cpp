@@ -31,7 +31,8 @@ void copy_spans(const std::vector<Span>& spans, const Device& dev, void* stream)
   CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
   FA3JIT_CU(drv.cuStreamIsCapturing(cs, &capture));
   if (capture != CU_STREAM_CAPTURE_STATUS_NONE)
-    fail(ErrorKind::InvalidValue, "check_metadata must be false while the stream is captured into a CUDA graph: "
+    fail(ErrorKind::InvalidValue,
+         "check_metadata must be false while the stream is captured into a CUDA graph: "
          "checking copies cache_seqlens / page_table / ... to the host and synchronizes");
   for (const Span& s : spans)
     FA3JIT_CU(drv.cuMemcpyDtoHAsync(s.dst->data(), reinterpret_cast<CUdeviceptr>(s.t->data), size_t(s.count) * 4, cs));
@@ -69,11 +70,11 @@ void check_sequence(const KvcacheArgs& a, const KvcacheLayout& L, const KvcacheM
     fail(ErrorKind::InvalidValue, "cache_batch_idx[", b, "] = ", m.cache_batch_idx[b], " must be in [0, ", L.b_cache,
          ") (k_cache.shape[0])");
   if (!m.cache_leftpad.empty() && (m.cache_leftpad[b] < 0 || m.cache_leftpad[b] > cached))
-    fail(ErrorKind::InvalidValue, "cache_leftpad[", b, "] = ", m.cache_leftpad[b], " must be in [0, cache_seqlens[",
-         b, "] = ", cached, "]: cache_seqlens counts the left padding too (FlashAttention-3's convention)");
+    fail(ErrorKind::InvalidValue, "cache_leftpad[", b, "] = ", m.cache_leftpad[b], " must be in [0, cache_seqlens[", b,
+         "] = ", cached, "]: cache_seqlens counts the left padding too (FlashAttention-3's convention)");
   if (a.max_seqlen_q && m.query_rows(L, b) > *a.max_seqlen_q)
-    fail(ErrorKind::InvalidValue, "sequence ", b, " has ", m.query_rows(L, b), " queries, more than max_seqlen_q = ",
-         *a.max_seqlen_q);
+    fail(ErrorKind::InvalidValue, "sequence ", b, " has ", m.query_rows(L, b),
+         " queries, more than max_seqlen_q = ", *a.max_seqlen_q);
   if (L.paged) {
     const int64_t pages = (keys + L.page_size - 1) / L.page_size;
     for (int64_t j = 0; j < pages; ++j) {
@@ -87,7 +88,8 @@ void check_sequence(const KvcacheArgs& a, const KvcacheLayout& L, const KvcacheM
   if (L.rotary_dim > 0) {
     const int64_t base = m.rotary_seqlens.empty() ? cached : m.rotary_seqlens[b];
     check_rotary_range(L, b, base, fresh, "new keys");
-    check_rotary_range(L, b, base, L.rotary_q_per_row ? m.query_rows(L, b) : std::min(1, m.query_rows(L, b)), "queries");
+    check_rotary_range(L, b, base, L.rotary_q_per_row ? m.query_rows(L, b) : std::min(1, m.query_rows(L, b)),
+                       "queries");
   }
 }
 

@@ -80,36 +80,61 @@ std::vector<BadCase> bad_cases() {
   return {
       {"q_missing", [](auto&, auto& a) { a.q = Tensor{}; }, K::InvalidValue, "q is required"},
       {"k_cache_missing", [](auto&, auto& a) { a.k_cache = Tensor{}; }, K::InvalidValue, "k_cache is required"},
-      {"v_without_k", [](auto&, auto& a) { a.k = Tensor{}; a.rotary_cos = a.rotary_sin = Tensor{}; }, K::InvalidValue,
-       "v is given but k is none"},
+      {"v_without_k",
+       [](auto&, auto& a) {
+         a.k = Tensor{};
+         a.rotary_cos = a.rotary_sin = Tensor{};
+       },
+       K::InvalidValue, "v is given but k is none"},
       {"sin_without_cos", [](auto&, auto& a) { a.rotary_cos = Tensor{}; }, K::InvalidValue,
        "rotary_sin is given but rotary_cos is none"},
       {"rotary_without_k", [](auto&, auto& a) { a.k = a.v = Tensor{}; }, K::InvalidValue,
        "rotary_cos / rotary_sin need k / v"},
       {"rotary_seqlens_without_rotary",
-       [](auto&, auto& a) { a.rotary_cos = a.rotary_sin = Tensor{}; a.rotary_seqlens = ints3.view(); },
+       [](auto&, auto& a) {
+         a.rotary_cos = a.rotary_sin = Tensor{};
+         a.rotary_seqlens = ints3.view();
+       },
        K::InvalidValue, "rotary_seqlens is given but rotary_cos is none"},
       {"cu_seqlens_k_new_without_k",
-       [](auto&, auto& a) { a.k = a.v = a.rotary_cos = a.rotary_sin = Tensor{}; a.cu_seqlens_k_new = ints3.view(); },
+       [](auto&, auto& a) {
+         a.k = a.v = a.rotary_cos = a.rotary_sin = Tensor{};
+         a.cu_seqlens_k_new = ints3.view();
+       },
        K::InvalidValue, "cu_seqlens_k_new is given but k is none"},
       {"append_without_cache_seqlens", [](auto&, auto& a) { a.cache_seqlens = std::monostate{}; }, K::InvalidValue,
        "cache_seqlens is required"},
       {"scheduler_metadata", [](auto&, auto& a) { a.scheduler_metadata = sched.view(); }, K::NotSupported,
        "scheduler_metadata is not supported"},
       {"batch_idx_with_pages",
-       [](auto&, auto& a) { a.cache_batch_idx = ints3.view(); a.page_table = pages.view(); }, K::NotSupported,
-       "cache_batch_idx with page_table"},
+       [](auto&, auto& a) {
+         a.cache_batch_idx = ints3.view();
+         a.page_table = pages.view();
+       },
+       K::NotSupported, "cache_batch_idx with page_table"},
       {"leftpad_with_pages",
-       [](auto&, auto& a) { a.cache_leftpad = ints3.view(); a.page_table = pages.view(); }, K::NotSupported,
-       "cache_leftpad with page_table"},
+       [](auto&, auto& a) {
+         a.cache_leftpad = ints3.view();
+         a.page_table = pages.view();
+       },
+       K::NotSupported, "cache_leftpad with page_table"},
       {"attention_chunk_negative", [](auto&, auto& a) { a.attention_chunk = -2; }, K::InvalidValue,
        "attention_chunk = -2 must be >= 0"},
-      {"k_cache_dtype", [](auto& p, auto& a) { a.k_cache.dtype = DType::f16; (void)p; }, K::InvalidType,
-       "k_cache must be bfloat16 (the dtype of q)"},
-      {"k_dtype", [](auto&, auto& a) { a.k.dtype = DType::f16; }, K::InvalidType, "k must be bfloat16 (the dtype of q)"},
+      {"k_cache_dtype",
+       [](auto& p, auto& a) {
+         a.k_cache.dtype = DType::f16;
+         (void)p;
+       },
+       K::InvalidType, "k_cache must be bfloat16 (the dtype of q)"},
+      {"k_dtype", [](auto&, auto& a) { a.k.dtype = DType::f16; }, K::InvalidType,
+       "k must be bfloat16 (the dtype of q)"},
       {"k_cache_rank", [](auto&, auto& a) { a.k_cache.ndim = 3; }, K::InvalidValue, "k_cache"},
-      {"k_cache_batch", [](auto&, auto& a) { a.k_cache.shape[0] = 2; a.v_cache.shape[0] = 2; }, K::InvalidValue,
-       "k_cache.shape[0]"},
+      {"k_cache_batch",
+       [](auto&, auto& a) {
+         a.k_cache.shape[0] = 2;
+         a.v_cache.shape[0] = 2;
+       },
+       K::InvalidValue, "k_cache.shape[0]"},
       {"k_cache_heads", [](auto&, auto& a) { a.k_cache.shape[2] = 3; }, K::InvalidValue, "k_cache's heads h_k = 3"},
       {"v_cache_heads", [](auto&, auto& a) { a.v_cache.shape[2] = 1; }, K::InvalidValue, "v_cache"},
       {"k_new_batch", [](auto&, auto& a) { a.k.shape[0] = 2; }, K::InvalidValue, "k.shape[0]"},
@@ -118,8 +143,7 @@ std::vector<BadCase> bad_cases() {
        "(total_new, h_k, d) with cu_seqlens_k_new"},
       {"cache_seqlens_dtype", [](auto&, auto& a) { a.cache_seqlens = f32_3.view(); }, K::InvalidType,
        "cache_seqlens must be int32"},
-      {"cache_seqlens_shape", [](auto&, auto& a) { a.cache_seqlens = ints2.view(); }, K::InvalidValue,
-       "cache_seqlens"},
+      {"cache_seqlens_shape", [](auto&, auto& a) { a.cache_seqlens = ints2.view(); }, K::InvalidValue, "cache_seqlens"},
       {"cache_seqlens_scalar_too_big", [](auto&, auto& a) { a.cache_seqlens = int64_t(97); }, K::InvalidValue,
        "cache_seqlens = 97 must be in [0, 96]"},
       {"cache_batch_idx_shape", [](auto&, auto& a) { a.cache_batch_idx = ints2.view(); }, K::InvalidValue,
@@ -133,8 +157,7 @@ std::vector<BadCase> bad_cases() {
       {"rotary_dim_odd_shape", [](auto&, auto& a) { a.rotary_cos = a.rotary_sin = cos_odd.view(); }, K::InvalidValue,
        "rotary_dim = 2 * rotary_cos.shape[1] = 80 must be in [2, d = 64]"},
       {"rotary_sin_shape", [](auto&, auto& a) { a.rotary_sin.shape[0] = 5; }, K::InvalidValue, "rotary_sin"},
-      {"rotary_dtype", [](auto&, auto& a) { a.rotary_cos.dtype = DType::f16; }, K::InvalidType,
-       "rotary_cos must be"},
+      {"rotary_dtype", [](auto&, auto& a) { a.rotary_cos.dtype = DType::f16; }, K::InvalidType, "rotary_cos must be"},
       {"rotary_positions", [](auto&, auto& a) { a.rotary_seqlens = rot_far.view(); }, K::InvalidValue,
        "rotary positions [200, 202)"},
       {"cu_seqlens_k_new_decreasing",
@@ -145,8 +168,11 @@ std::vector<BadCase> bad_cases() {
          a.cu_seqlens_k_new = cu_bad.view();
        },
        K::InvalidValue, "cu_seqlens_k_new must be non-decreasing"},
-      {"q_on_other_device", [](auto&, auto& a) { a.k.device = Device{DeviceType::CUDA, 0}; }, K::InvalidValue,
-       "k is on cuda:0 but q is on cpu"},
+      {"q_on_other_device",
+       [](auto&, auto& a) {
+         a.k.device = Device{DeviceType::CUDA, 0};
+       },
+       K::InvalidValue, "k is on cuda:0 but q is on cpu"},
   };
 }
 

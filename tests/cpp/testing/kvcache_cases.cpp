@@ -41,8 +41,15 @@ std::vector<KvcacheCase> kvcache_cases(bool gpu) {
   base.batch = 3;
   base.cache_seqlens = {5, 0, 40};
 
-  { KvcacheConfig c = base; add("dense_no_append", c); }
-  { KvcacheConfig c = base; c.new_lens = {1}; add("dense_append_one", c); }
+  {
+    KvcacheConfig c = base;
+    add("dense_no_append", c);
+  }
+  {
+    KvcacheConfig c = base;
+    c.new_lens = {1};
+    add("dense_append_one", c);
+  }
   for (int ps : {1, 16}) {
     KvcacheConfig c = base;
     c.page_size = ps;
@@ -52,8 +59,20 @@ std::vector<KvcacheCase> kvcache_cases(bool gpu) {
     c.q_lens = {3};
     add("paged" + std::to_string(ps) + "_append3_causal", c);
   }
-  { KvcacheConfig c = base; c.cache_batch_idx = true; c.extra_cache_rows = 2; c.new_lens = {2}; add("cache_batch_idx", c); }
-  { KvcacheConfig c = base; c.leftpad = {2, 0, 17}; c.new_lens = {1}; c.causal = true; add("leftpad_causal", c); }
+  {
+    KvcacheConfig c = base;
+    c.cache_batch_idx = true;
+    c.extra_cache_rows = 2;
+    c.new_lens = {2};
+    add("cache_batch_idx", c);
+  }
+  {
+    KvcacheConfig c = base;
+    c.leftpad = {2, 0, 17};
+    c.new_lens = {1};
+    c.causal = true;
+    add("leftpad_causal", c);
+  }
   {
     KvcacheConfig c = base;
     c.leftpad = {1, 0, 9};
@@ -108,7 +127,13 @@ std::vector<KvcacheCase> kvcache_cases(bool gpu) {
     c.page_size = 1;
     add("varlen_q_paged1", c);
   }
-  { KvcacheConfig c = base; c.cache_seqlens = {9, 9, 9}; c.seqlens_scalar = true; c.new_lens = {1}; add("scalar_cache_seqlens", c); }
+  {
+    KvcacheConfig c = base;
+    c.cache_seqlens = {9, 9, 9};
+    c.seqlens_scalar = true;
+    c.new_lens = {1};
+    add("scalar_cache_seqlens", c);
+  }
   {
     KvcacheConfig c = base;
     c.h = 8, c.h_k = 2, c.d = 128, c.dv = 64;
@@ -119,10 +144,32 @@ std::vector<KvcacheCase> kvcache_cases(bool gpu) {
     c.rotary_dim = 64;
     add("gqa_d128_dv64_splits", c);
   }
-  { KvcacheConfig c = base; c.softcap = 5.f; c.new_lens = {1}; add("softcap", c); }
-  { KvcacheConfig c = base; c.dtype = DType::f16; c.new_lens = {2}; c.rotary_dim = 32; add("fp16_rotary", c); }
-  { KvcacheConfig c = base; c.dtype = DType::fp8_e4m3; c.new_lens = {2}; add("fp8_append", c); }
-  if (!gpu) { KvcacheConfig c = base; c.dtype = DType::f32; c.new_lens = {2}; c.rotary_dim = 32; add("fp32_rotary", c); }
+  {
+    KvcacheConfig c = base;
+    c.softcap = 5.f;
+    c.new_lens = {1};
+    add("softcap", c);
+  }
+  {
+    KvcacheConfig c = base;
+    c.dtype = DType::f16;
+    c.new_lens = {2};
+    c.rotary_dim = 32;
+    add("fp16_rotary", c);
+  }
+  {
+    KvcacheConfig c = base;
+    c.dtype = DType::fp8_e4m3;
+    c.new_lens = {2};
+    add("fp8_append", c);
+  }
+  if (!gpu) {
+    KvcacheConfig c = base;
+    c.dtype = DType::f32;
+    c.new_lens = {2};
+    c.rotary_dim = 32;
+    add("fp32_rotary", c);
+  }
   return cs;
 }
 

@@ -226,7 +226,8 @@ KvcacheExpected expected_kvcache(const KvcacheProblem& p) {
       const int n = c.varlen_q ? c.q_lens[size_t(b)] : c.q_lens[0];
       for (int i = 0; i < n; ++i, ++row)
         for (int hh = 0; hh < c.h; ++hh)
-          store(a.q, (row * c.h + hh) * c.d, rotate(p, load(p.q, (row * c.h + hh) * c.d, c.d), base + (q_per_row ? i : 0)));
+          store(a.q, (row * c.h + hh) * c.d,
+                rotate(p, load(p.q, (row * c.h + hh) * c.d, c.d), base + (q_per_row ? i : 0)));
     }
   }
   std::vector<int> key_lens(size_t(c.batch));

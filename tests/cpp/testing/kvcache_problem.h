@@ -42,8 +42,7 @@ struct KvcacheConfig {
 struct KvcacheProblem {
   KvcacheConfig cfg;
   HostTensor q, k_cache, v_cache, k, v, rotary_cos, rotary_sin;
-  HostTensor cache_seqlens, cache_batch_idx, cache_leftpad, page_table, cu_seqlens_q, cu_seqlens_k_new,
-      rotary_seqlens;
+  HostTensor cache_seqlens, cache_batch_idx, cache_leftpad, page_table, cu_seqlens_q, cu_seqlens_k_new, rotary_seqlens;
   HostTensor out, lse;  // poisoned
 
   // Host views of every buffer (device = CPU).

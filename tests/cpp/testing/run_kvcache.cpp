@@ -32,10 +32,9 @@ KvcacheRun run_kvcache(const KvcacheProblem& problem, const Device& device, Kern
 DeviceKvcache::DeviceKvcache(const KvcacheProblem& problem, const Device& device) : device_(device) {
   cuda::set_device(device.index);
   args_ = problem.args();
-  for (Tensor* t : {&args_.q, &args_.k_cache, &args_.v_cache, &args_.k, &args_.v, &args_.rotary_cos,
-                    &args_.rotary_sin, &args_.cache_batch_idx, &args_.cache_leftpad, &args_.page_table,
-                    &args_.cu_seqlens_q, &args_.cu_seqlens_k_new, &args_.rotary_seqlens, &args_.out,
-                    &args_.softmax_lse})
+  for (Tensor* t : {&args_.q, &args_.k_cache, &args_.v_cache, &args_.k, &args_.v, &args_.rotary_cos, &args_.rotary_sin,
+                    &args_.cache_batch_idx, &args_.cache_leftpad, &args_.page_table, &args_.cu_seqlens_q,
+                    &args_.cu_seqlens_k_new, &args_.rotary_seqlens, &args_.out, &args_.softmax_lse})
     *t = upload(*t);
   if (Tensor* lens = std::get_if<Tensor>(&args_.cache_seqlens)) *lens = upload(*lens);
   const cuda::Driver& d = cuda::require_driver();
