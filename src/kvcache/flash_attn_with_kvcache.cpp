@@ -26,7 +26,7 @@ namespace {
 class Scratch {
  public:
   Scratch(const Device& dev, size_t seqused_bytes, size_t q_rot_bytes, void* stream)
-      : dev_(dev), stream_(static_cast<CUstream>(stream)) {
+      : stream_(static_cast<CUstream>(stream)) {
     const size_t q_at = (seqused_bytes + 255) / 256 * 256, total = q_at + q_rot_bytes;
     if (total == 0) return;
     if (dev.type == DeviceType::CPU) {
@@ -52,7 +52,6 @@ class Scratch {
   void* q_rot() const { return q_rot_; }
 
  private:
-  Device dev_;
   CUstream stream_;
   std::vector<char> host_;
   CUdeviceptr device_ = 0;
