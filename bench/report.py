@@ -3,14 +3,21 @@ peer) row with its status and reason, and the machine and versions),
 results.md (one table per family: TFLOPS or GB/s per peer, then why the
 empty cells are empty), and PNG plots (TFLOPS vs length per d and mask for
 prefill, GB/s vs KV length for decode and MLA, bars for varlen and
-diffusion)."""
+diffusion).
+
+Also a command (no torch needed) that rewrites the report from runs'
+results.json, joining runs split by --families (one per device call):
+
+    python3 bench/report.py --out DIR A/results.json [B/results.json ...]"""
 
 from __future__ import annotations
 
+import argparse
 import collections
 import json
 import os
 import re
+import sys
 
 from shapes import FAMILIES
 
@@ -201,3 +208,53 @@ def plots(folder: str, rows: list) -> list:
     made.append(_bars(os.path.join(folder, "diffusion.png"), "diffusion (non-causal, d 128)",
                       fam("diffusion"), "TFLOPS"))
     return [m for m in made if m]
+
+
+def write_all(folder: str, meta: dict, rows: list, peer_names: list) -> None:
+    """results.json, results.md and the PNGs in folder; the table printed last."""
+    os.makedirs(folder, exist_ok=True)
+    try:
+        meta["plots"] = [os.path.basename(p) for p in plots(folder, rows)]
+    except ImportError as e:
+        meta["plots"] = []
+        meta["plots_reason"] = f"no PNG plots: matplotlib is not importable ({e})"
+        print(f"report: {meta['plots_reason']}", file=sys.stderr)
+    write_json(os.path.join(folder, "results.json"), meta, rows)
+    table = markdown(meta, rows, peer_names)
+    with open(os.path.join(folder, "results.md"), "w") as f:
+        f.write(table + "\n")
+    print(f"\nwrote {folder}/results.json, results.md, {len(meta['plots'])} PNGs "
+          f"({meta.get('elapsed_s', '?')} s)\n")
+    print(table, flush=True)
+
+
+def merge(paths: list) -> tuple:
+    """(meta, rows) of several runs: rows concatenated, the first run's
+    machine description, every run's command and elapsed time."""
+    metas, rows = [], []
+    for path in paths:
+        with open(path) as f:
+            data = json.load(f)
+        metas.append(data["meta"])
+        rows += data["results"]
+    meta = dict(metas[0])
+    meta["command"] = " ; ".join(m.get("command", "") for m in metas)
+    meta["elapsed_s"] = round(sum(m.get("elapsed_s", 0) for m in metas), 1)
+    meta["merged_from"] = [os.path.abspath(p) for p in paths]
+    return meta, rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Rewrite the benchmark report (tables, PNGs) "
+                                             "from one or more runs' results.json.")
+    ap.add_argument("--out", required=True, help="folder for results.json, results.md, PNGs")
+    ap.add_argument("results", nargs="+", help="results.json files of bench/suite.py runs")
+    args = ap.parse_args(argv)
+    meta, rows = merge(args.results)
+    peers = list(dict.fromkeys(r["peer"] for r in rows))
+    write_all(args.out, meta, rows, peers)
+    return 0 if any(r["status"] == "ok" for r in rows) else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

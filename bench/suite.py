@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import shlex
@@ -69,9 +68,6 @@ def parse_args(argv):
                     help="also rewrite this JSON file as rows come in (at most every 10 s), so a "
                          "run that is killed still leaves its results")
     ap.add_argument("--list", action="store_true", help="print the shapes and exit")
-    ap.add_argument("--merge", nargs="+", metavar="JSON", default=None,
-                    help="measure nothing: combine these results.json files (runs split by "
-                         "--families, e.g. one per device call) into one report in --out")
     args = ap.parse_args(argv)
     if args.budget_seconds is None:
         args.budget_seconds = 170.0 if args.quick else 540.0
@@ -293,30 +289,8 @@ def select_shapes(args):
     return [s for s in shapes_mod.smoke() if s.family in families]
 
 
-def merge(paths, out) -> int:
-    """One report from several runs' results.json: rows concatenated, the
-    first run's machine description, every run's command."""
-    metas, rows = [], []
-    for path in paths:
-        with open(path) as f:
-            data = json.load(f)
-        metas.append(data["meta"])
-        rows += data["results"]
-    meta = dict(metas[0])
-    meta["command"] = " ; ".join(m.get("command", "") for m in metas)
-    meta["elapsed_s"] = round(sum(m.get("elapsed_s", 0) for m in metas), 1)
-    meta["merged_from"] = [os.path.abspath(p) for p in paths]
-    names = list(dict.fromkeys(r["peer"] for r in rows))
-    os.makedirs(out, exist_ok=True)
-    status = exit_status(rows)
-    write_outputs(out, meta, rows, names)
-    return status
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.merge:
-        return merge(args.merge, args.out)
     shape_list = select_shapes(args)
     if args.list:
         for s in shape_list:
@@ -346,24 +320,8 @@ def main(argv=None) -> int:
     status = exit_status(run.rows)  # its message comes before the table, which is printed last
     if args.partial_json:  # the finished results replace the partial ones
         report.write_json(args.partial_json, meta, run.rows)
-    write_outputs(args.out, meta, run.rows, [p.name for p in peer_list])
+    report.write_all(args.out, meta, run.rows, [p.name for p in peer_list])
     return status
-
-
-def write_outputs(folder, meta, rows, peer_names):
-    try:
-        meta["plots"] = [os.path.basename(p) for p in report.plots(folder, rows)]
-    except ImportError as e:
-        meta["plots"] = []
-        meta["plots_reason"] = f"no PNG plots: matplotlib is not importable ({e})"
-        print(f"suite: {meta['plots_reason']}", file=sys.stderr)
-    report.write_json(os.path.join(folder, "results.json"), meta, rows)
-    table = report.markdown(meta, rows, peer_names)
-    with open(os.path.join(folder, "results.md"), "w") as f:
-        f.write(table + "\n")
-    print(f"\nwrote {folder}/results.json, results.md, {len(meta['plots'])} PNGs "
-          f"({meta['elapsed_s']} s)\n")
-    print(table, flush=True)
 
 
 def exit_status(rows) -> int:

@@ -179,8 +179,9 @@ def test_merge_combines_runs_split_by_family(tmp_path):
               "--min-runs", "2", "--max-runs", "2"]
     assert suite.main(["--out", str(tmp_path / "a"), "--families", "diffusion"] + common) == 0
     assert suite.main(["--out", str(tmp_path / "b"), "--families", "mla"] + common) == 0
-    rc = suite.main(["--out", str(tmp_path / "m"), "--merge", str(tmp_path / "a" / "results.json"),
-                     str(tmp_path / "b" / "results.json")])
+    import report
+    rc = report.main(["--out", str(tmp_path / "m"), str(tmp_path / "a" / "results.json"),
+                      str(tmp_path / "b" / "results.json")])
     assert rc == 0
     data = json.loads((tmp_path / "m" / "results.json").read_text())
     assert {r["family"] for r in data["results"]} == {"diffusion", "mla"}

@@ -13,7 +13,7 @@
 # calls on the warm machine (the second reuses the build and the kernel
 # cache), e.g. --families prefill,varlen,diffusion then --families decode,mla,
 # and join the two results.json here with
-#   python3 bench/suite.py --out DIR --merge A/results.json B/results.json
+#   python3 bench/report.py --out DIR A/results.json B/results.json
 # Arguments go to bench/suite.py (default: --quick). Without --budget-seconds
 # the suite's budget is what is left of BENCH_DEADLINE_S (default 560: the
 # device tool stops a command at 600 s) after the build, less 40 s to spare,
