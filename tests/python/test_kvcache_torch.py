@@ -1,0 +1,70 @@
+"""flash_attn_with_kvcache with torch tensors: the append + rotary on CPU
+tensors, and on a supported GPU a decode step captured in a torch CUDA graph
+and replayed with new lengths, a new page table and new tokens copied into
+the same tensors (checked against the numpy model and the reference)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import fa3jit  # noqa: E402
+from gpu import requires_gpu  # noqa: E402
+from kvcache_model import Decode  # noqa: E402
+
+_TENSORS = ("q", "k_cache", "v_cache", "k", "v", "cos", "sin", "lens", "page_table")
+
+
+def tensors(dec, device):
+    """The decode call's arrays as torch tensors on `device`."""
+    arrays = dict(q=dec.q, k_cache=dec.k_cache, v_cache=dec.v_cache, k=dec.k, v=dec.v,
+                  cos=dec.cos, sin=dec.sin, lens=dec.lens, page_table=dec.page_table)
+    return {n: torch.from_numpy(np.ascontiguousarray(x)).to(device) for n, x in arrays.items()}
+
+
+def call(t, num_splits):
+    return fa3jit.flash_attn_with_kvcache(
+        t["q"], t["k_cache"], t["v_cache"], k=t["k"], v=t["v"], rotary_cos=t["cos"],
+        rotary_sin=t["sin"], cache_seqlens=t["lens"], page_table=t["page_table"], causal=True,
+        num_splits=num_splits, return_softmax_lse=True)
+
+
+def decode(seed, lens):
+    return Decode(dtype=np.float16, page_size=16, s_cache=64, cache_seqlens=lens, new=(1, 1, 1),
+                  q_lens=(1, 1, 1), rotary_dim=16, seed=seed)
+
+
+def test_cpu_tensors_append_with_rotary():
+    dec = decode(1, (10, 3, 40))
+    expected = dec.expected()
+    t = tensors(dec, "cpu")
+    out, lse = call(t, 0)
+    dec.check(expected, t["k_cache"].numpy(), t["v_cache"].numpy(), out.numpy(), lse.numpy(),
+              "float16")
+
+
+@requires_gpu
+def test_cuda_graph_decode_step_replays_with_new_inputs():
+    first, second = decode(1, (10, 3, 40)), decode(2, (30, 0, 50))
+    t = tensors(first, "cuda")
+    warm = {n: x.clone() for n, x in t.items()}  # the first call compiles; keep t's caches
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        call(warm, 2)
+    torch.cuda.current_stream().wait_stream(s)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        out, lse = call(t, 2)
+    g.replay()
+    torch.cuda.synchronize()
+    first.check(first.expected(), t["k_cache"].cpu().numpy(), t["v_cache"].cpu().numpy(),
+                out.cpu().numpy(), lse.cpu().numpy(), "float16")
+
+    new = tensors(second, "cuda")
+    for name in _TENSORS:
+        t[name].copy_(new[name])
+    g.replay()
+    torch.cuda.synchronize()
+    second.check(second.expected(), t["k_cache"].cpu().numpy(), t["v_cache"].cpu().numpy(),
+                 out.cpu().numpy(), lse.cpu().numpy(), "float16")
