@@ -36,21 +36,42 @@ __device__ __forceinline__ void zero_v_tail(uint8_t* v, int valid, int cw) {
   named_sync(1 + cw, 128);
 }
 
+// Pingpong between the two consumer warpgroups (named barriers 3 and 4):
+// a warpgroup issues its MMAs only after the other issued its own, so that
+// their softmaxes alternate with each other's MMAs. Warpgroup 1 arrives once
+// at the start (pingpong_start) so that warpgroup 0 goes first.
+template <bool kOn>
+__device__ __forceinline__ void pingpong_start(int cw) {
+  if (kOn && cw == 1) named_arrive(3, 256);
+}
+template <bool kOn>
+__device__ __forceinline__ void pingpong_begin(int cw) {
+  if (kOn) named_sync(3 + cw, 256);
+}
+template <bool kOn>
+__device__ __forceinline__ void pingpong_end(int cw) {
+  if (kOn) named_arrive(3 + (cw ^ 1), 256);
+}
+
 template <int kD, int kDV, int kBlockN, int kStages, int kInDtype, int kMask, int kFlags>
-__device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV, kBlockN, kStages>& sm, int cw) {
+__device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV, kBlockN, kStages>& sm, int cw, int group) {
   constexpr bool kSoftcap = kFlags & kFlagSoftcap, kSinks = kFlags & kFlagSinks, kPack = kFlags & kFlagPackGqa;
   constexpr int kNS = kBlockN / 2;  // S accumulators per thread
   constexpr int kNO = kDV / 2;      // O accumulators per thread
   constexpr int kKSteps = kD / 16, kPSteps = kBlockN / 16;
   static_assert(kD % 16 == 0 && kDV % 16 == 0 && kBlockN % 16 == 0, "dims must be multiples of 16");
+  // As FlashAttention-3: pingpong pays for head dims up to 128; above, the
+  // MMAs are long enough that the overlap inside a warpgroup suffices.
+  constexpr bool kPingpong = kD <= 128 && kDV <= 128;
 
   const int tid = threadIdx.x % 128, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
   const int wg_row0 = cw * 64;
-  const TileGrid grid = tile_grid(p, kPack);
+  const TileGrid grid = tile_grid(p, kPack, group);
   const MaskSpec ms = mask_spec(p);
   const uint32_t q_addr = smem_addr(sm.q()) + wg_row0 * 128;
   const float softcap = p.softcap;
   int kv_it = 0, tcount = 0;
+  pingpong_start<kPingpong>(cw);
 
   for (int t = blockIdx.x; t < grid.count; t += gridDim.x) {
     const Tile x = tile_at<kBlockN, kMask>(p, grid, t);
@@ -74,14 +95,8 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
     for (int i = 0; i < kNO; ++i) o[i] = 0.f;
     float m_run[2] = {neg_inf(), neg_inf()}, l_run[2] = {0.f, 0.f};
 
-    mbar_wait(sm.q_full(), tcount & 1);
-    for (int n = x.n_end - 1; n >= x.n_begin; --n) {
-      const int st = kv_it % kStages;
-      const uint32_t ph = (kv_it / kStages) & 1;
-
-      // ---- S = Q K^T
-      float s[kNS];
-      mbar_wait(sm.k_full(st), ph);
+    // S = Q K^T of the block in stage st (issued, not waited for).
+    auto issue_s = [&](float (&s)[kNS], int st) {
       const uint32_t k_addr = smem_addr(sm.k(st));
       wgmma_fence();
 #pragma unroll
@@ -89,12 +104,22 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
         Wgmma<kBlockN, kInDtype>::ss(s, desc_kmajor(q_addr, kBlockM, ks), desc_kmajor(k_addr, kBlockN, ks),
                                      ks > 0 ? 1 : 0);
       wgmma_commit();
-      wgmma_wait<0>();
-      fence_regs(s);
-      __syncwarp();
-      if (lane == 0) mbar_arrive(sm.k_empty(st));
-
-      // ---- scores in log2 units; masked keys -inf (only boundary blocks test)
+    };
+    // O += P V of the block in stage st (issued, not waited for).
+    auto issue_pv = [&](uint32_t (&pa)[kPSteps][4], int st) {
+      const uint32_t v_addr = smem_addr(sm.v(st));
+#pragma unroll
+      for (int kk = 0; kk < kPSteps; ++kk) fence_regs(pa[kk]);
+      fence_regs(o);
+      wgmma_fence();
+#pragma unroll
+      for (int kk = 0; kk < kPSteps; ++kk) Wgmma<kDV, kInDtype>::rs(o, pa[kk], desc_mnmajor(v_addr, kBlockN, kk), 1);
+      wgmma_commit();
+    };
+    // Scores of block n in log2 units (masked keys -inf, only boundary
+    // blocks test), the online softmax (new max, running sum, the factor
+    // alpha that O must be rescaled by) and P as 16-bit A fragments.
+    auto softmax = [&](float (&s)[kNS], int n, float (&alpha)[2]) {
       const bool full = n * kBlockN >= x.full_begin && (n + 1) * kBlockN <= x.full_end;
 #pragma unroll
       for (int i = 0; i < kNS; ++i) {
@@ -104,8 +129,6 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
         if (!full && !key_visible(rk[(i / 2) & 1], col)) v = neg_inf();
         s[i] = v;
       }
-
-      // ---- online softmax: rescale the running sum and O by exp2(m_old - m_new)
 #pragma unroll
       for (int hf = 0; hf < 2; ++hf) {
         float mx = neg_inf();
@@ -114,7 +137,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
         mx = quad_max(mx);
         const float m_new = fmaxf(m_run[hf], mx);
         const float m_use = m_new == neg_inf() ? 0.f : m_new;  // no key yet: avoid inf - inf
-        const float alpha = fast_exp2(m_run[hf] - m_use);
+        alpha[hf] = fast_exp2(m_run[hf] - m_use);
         m_run[hf] = m_new;
         float sum = 0.f;
 #pragma unroll
@@ -125,38 +148,88 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
             s[4 * c + 2 * hf + e] = pe;
             sum += pe;
           }
-        l_run[hf] = l_run[hf] * alpha + sum;
-#pragma unroll
-        for (int c = 0; c < kNO / 4; ++c) {
-          o[4 * c + 2 * hf] *= alpha;
-          o[4 * c + 2 * hf + 1] *= alpha;
-        }
+        l_run[hf] = l_run[hf] * alpha[hf] + sum;
       }
-      uint32_t pa[kPSteps][4];
+    };
+    // P (fp32 in s) as the 16-bit A fragments of O += P V.
+    auto pack_p = [&](const float (&s)[kNS], uint32_t (&pa)[kPSteps][4]) {
 #pragma unroll
       for (int kk = 0; kk < kPSteps; ++kk)
 #pragma unroll
         for (int j = 0; j < 4; ++j) pa[kk][j] = pack_half2<kInDtype>(s[8 * kk + 2 * j], s[8 * kk + 2 * j + 1]);
+    };
+    auto rescale_o = [&](const float (&alpha)[2]) {
+#pragma unroll
+      for (int c = 0; c < kNO / 4; ++c) {
+        o[4 * c] *= alpha[0];
+        o[4 * c + 1] *= alpha[0];
+        o[4 * c + 2] *= alpha[1];
+        o[4 * c + 3] *= alpha[1];
+      }
+    };
+    auto release = [&](uint64_t* bar) {
+      __syncwarp();
+      if (lane == 0) mbar_arrive(bar);
+    };
 
-      // ---- O += P V
+    // Blocks run from the last to the first. Block n's S = Q K^T is issued
+    // together with the previous block's O += P V; its softmax runs while
+    // that P V is still on the tensor cores (intra-warpgroup overlap), and
+    // the two consumer warpgroups take turns issuing their MMAs (pingpong),
+    // so one's softmax runs under the other's MMAs.
+    mbar_wait(sm.q_full(), tcount & 1);
+    if (x.n_end > x.n_begin) {
+      int st = kv_it % kStages;
+      uint32_t ph = (kv_it / kStages) & 1;
+      uint32_t pa[kPSteps][4];
+      float alpha[2];
+      {
+        float s[kNS];
+        mbar_wait(sm.k_full(st), ph);
+        pingpong_begin<kPingpong>(cw);
+        issue_s(s, st);
+        pingpong_end<kPingpong>(cw);
+        wgmma_wait<0>();
+        fence_regs(s);
+        release(sm.k_empty(st));
+        softmax(s, x.n_end - 1, alpha);  // O is still 0: nothing to rescale
+        pack_p(s, pa);
+      }
+      // The first block holds the sequence end: zero V's rows past it.
       mbar_wait(sm.v_full(st), ph);
-      if ((n + 1) * kBlockN > x.s.seqlen_k) zero_v_tail<kDV, kBlockN>(sm.v(st), x.s.seqlen_k - n * kBlockN, cw);
-      const uint32_t v_addr = smem_addr(sm.v(st));
-#pragma unroll
-      for (int kk = 0; kk < kPSteps; ++kk) fence_regs(pa[kk]);
-      fence_regs(o);
-      wgmma_fence();
-#pragma unroll
-      for (int kk = 0; kk < kPSteps; ++kk) Wgmma<kDV, kInDtype>::rs(o, pa[kk], desc_mnmajor(v_addr, kBlockN, kk), 1);
-      wgmma_commit();
+      if (x.n_end * kBlockN > x.s.seqlen_k)
+        zero_v_tail<kDV, kBlockN>(sm.v(st), x.s.seqlen_k - (x.n_end - 1) * kBlockN, cw);
+      for (int n = x.n_end - 2; n >= x.n_begin; --n) {
+        const int st_prev = st;
+        ++kv_it;
+        st = kv_it % kStages;
+        ph = (kv_it / kStages) & 1;
+        float s[kNS];
+        mbar_wait(sm.k_full(st), ph);
+        pingpong_begin<kPingpong>(cw);
+        issue_s(s, st);
+        issue_pv(pa, st_prev);
+        pingpong_end<kPingpong>(cw);
+        wgmma_wait<1>();  // S landed; P V may still run
+        fence_regs(s);
+        release(sm.k_empty(st));
+        softmax(s, n, alpha);
+        wgmma_wait<0>();  // P V done: O can be rescaled, pa rewritten
+        fence_regs(o);
+        release(sm.v_empty(st_prev));
+        rescale_o(alpha);
+        pack_p(s, pa);
+        mbar_wait(sm.v_full(st), ph);
+      }
+      pingpong_begin<kPingpong>(cw);
+      issue_pv(pa, st);
+      pingpong_end<kPingpong>(cw);
       wgmma_wait<0>();
       fence_regs(o);
-      __syncwarp();
-      if (lane == 0) mbar_arrive(sm.v_empty(st));
+      release(sm.v_empty(st));
       ++kv_it;
     }
-    __syncwarp();
-    if (lane == 0) mbar_arrive(sm.q_empty());  // every MMA reading this Q is done
+    release(sm.q_empty());  // every MMA reading this Q is done
 
     // ---- epilogue: normalize, write out and LSE for the rows of this sequence
 #pragma unroll

@@ -2,7 +2,8 @@
 // specialization (the host names the instance: src/dispatch/sm90_specs.cpp).
 // Warp-specialized: warpgroup 0 gives up registers and one of its threads
 // issues the TMA loads; warpgroups 1 and 2 take the registers and compute.
-// Persistent: each CTA walks tiles blockIdx.x, + gridDim.x, ...
+// Persistent: each CTA walks tiles blockIdx.x, + gridDim.x, ... of the
+// list in tile_sched.cuh; `group` is its L2 group size ((batch, head) pairs).
 #include "consumer.cuh"
 #include "producer.cuh"
 
@@ -11,7 +12,7 @@ namespace fa3jit_k::sm90 {
 template <int kD, int kDV, int kBlockN, int kStages, int kInDtype, int kMask, int kFlags>
 __global__ void __launch_bounds__(kThreads, 1)
     fwd_kernel(const __grid_constant__ AttnParams p, const __grid_constant__ TmaDesc tq,
-               const __grid_constant__ TmaDesc tk, const __grid_constant__ TmaDesc tv) {
+               const __grid_constant__ TmaDesc tk, const __grid_constant__ TmaDesc tv, int group) {
   extern __shared__ __align__(1024) uint8_t smem_raw[];
   const Smem<kD, kDV, kBlockN, kStages> sm(smem_raw);
   constexpr uint32_t kConsumerWarps = 4 * kConsumerWarpgroups;
@@ -33,11 +34,11 @@ __global__ void __launch_bounds__(kThreads, 1)
       tma_prefetch_desc(&tq);
       tma_prefetch_desc(&tk);
       tma_prefetch_desc(&tv);
-      produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm);
+      produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
     }
   } else {
     regs_increase<kConsumerRegs>();
-    consume<kD, kDV, kBlockN, kStages, kInDtype, kMask, kFlags>(p, sm, threadIdx.x / 128 - 1);
+    consume<kD, kDV, kBlockN, kStages, kInDtype, kMask, kFlags>(p, sm, threadIdx.x / 128 - 1, group);
   }
 }
 

@@ -11,10 +11,10 @@ namespace fa3jit_k::sm90 {
 
 template <int kD, int kDV, int kBlockN, int kStages, int kMask, int kFlags>
 __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, const TmaDesc* tk, const TmaDesc* tv,
-                                        const Smem<kD, kDV, kBlockN, kStages>& sm) {
+                                        const Smem<kD, kDV, kBlockN, kStages>& sm, int group) {
   using S = Smem<kD, kDV, kBlockN, kStages>;
   constexpr bool kPaged = kFlags & kFlagPaged, kPack = kFlags & kFlagPackGqa;
-  const TileGrid g = tile_grid(p, kPack);
+  const TileGrid g = tile_grid(p, kPack, group);
   const bool k_is_4d = !kPaged && !p.cu_seqlens_k;
   int kv_it = 0, tcount = 0;
   for (int t = blockIdx.x; t < g.count; t += gridDim.x) {

@@ -20,8 +20,8 @@ enum : int { kMaskNone = 0, kMaskCausal = 1, kMaskLocal = 2 /* window and/or chu
 constexpr int kBlockM = 128;          // query rows per tile: 64 per consumer warpgroup
 constexpr int kConsumerWarpgroups = 2;
 constexpr int kThreads = 128 * (1 + kConsumerWarpgroups);  // + the producer warpgroup
-constexpr int kProducerRegs = 40;     // setmaxnreg: 128 * 40 + 256 * 232 = 64512 <= 65536
-constexpr int kConsumerRegs = 232;
+constexpr int kProducerRegs = 24;     // setmaxnreg: 128 * 24 + 256 * 240 = 64512 <= 65536
+constexpr int kConsumerRegs = 240;
 
 // Columns of a head dim in shared memory: whole 64-element swizzle chunks.
 FA3JIT_HD constexpr int padded_cols(int d) { return (d + 63) / 64 * 64; }

@@ -1,9 +1,11 @@
 // The persistent tile order of the sm90 kernel and what one tile covers.
-// Tile t of (batch, head, m-block): heads of one batch are consecutive and,
-// inside a head, m-blocks run from the last (the longest under a causal
-// mask) to the first, so that the CTAs running at once share a head's K/V
-// in L2 and long tiles start first. Producer and consumers walk the same
-// list and skip the same empty tiles.
+// Tiles are (batch, head, m-block). The (batch, head) pairs are cut into
+// groups whose K/V fit in L2 together (the host picks the group size);
+// inside a group, m-blocks run from the last to the first (the longest
+// first under a causal mask: with CTAs striding over the list, every CTA
+// gets a like mix of long and short tiles) with the group's heads
+// interleaved. Producer and consumers walk the same list and skip the same
+// empty tiles (past a sequence's last m-block).
 #pragma once
 #include "../common/mask.cuh"
 #include "../common/seqinfo.cuh"
@@ -15,15 +17,19 @@ struct TileGrid {
   int hpack;    // q-heads per tile row group (pack_gqa), else 1
   int heads;    // heads in the grid: h_k when packed, else h
   int m_tiles;  // m-blocks of the longest sequence
+  int pairs;    // (batch, head) pairs
+  int group;    // pairs per L2 group (>= 1)
   int count;    // tiles in all
 };
 
-FA3JIT_HD TileGrid tile_grid(const AttnParams& p, bool pack_gqa) {
+FA3JIT_HD TileGrid tile_grid(const AttnParams& p, bool pack_gqa, int group) {
   TileGrid g;
   g.hpack = pack_gqa ? p.h / p.h_k : 1;
   g.heads = pack_gqa ? p.h_k : p.h;
   g.m_tiles = ceil_div(p.max_seqlen_q * g.hpack, kBlockM);
-  g.count = g.m_tiles * g.heads * p.batch;
+  g.pairs = g.heads * p.batch;
+  g.group = imax(1, imin(group, g.pairs));
+  g.count = g.m_tiles * g.pairs;
   return g;
 }
 
@@ -40,11 +46,13 @@ struct Tile {
 template <int kBlockN, int kMask>
 __device__ __forceinline__ Tile tile_at(const AttnParams& p, const TileGrid& g, int t) {
   Tile x;
-  const int mrev = t % g.m_tiles;
-  const int hb = t / g.m_tiles;
+  const int group_tiles = g.group * g.m_tiles;
+  const int gi = t / group_tiles, r = t % group_tiles;
+  const int in_group = imin(g.group, g.pairs - gi * g.group);
+  const int hb = gi * g.group + r % in_group;
   x.head = hb % g.heads;
   x.b = hb / g.heads;
-  x.m_block = g.m_tiles - 1 - mrev;
+  x.m_block = g.m_tiles - 1 - r / in_group;
   x.hk = g.hpack > 1 ? x.head : kv_head_of(p, x.head);
   x.s = seq_info(p, x.b);
   x.rows_total = x.s.seqlen_q * g.hpack;

@@ -50,6 +50,15 @@ TmaView kv_view(const Plan& plan, bool is_v) {
   return v;
 }
 
+// (batch, head) pairs per L2 group of the tile order (kernels/sm90/
+// tile_sched.cuh): as many as have K/V that fit in half of an H100's 50 MB
+// L2 together, so that the CTAs running at once share K/V blocks in L2.
+int l2_group(const Plan& plan, const Sm90KernelKey& key) {
+  constexpr int64_t kL2Budget = 25ll << 20;
+  const int64_t kv_bytes = int64_t(std::max(plan.params.max_seqlen_k, 1)) * (key.d + key.dv) * 2;
+  return int(std::clamp<int64_t>(kL2Budget / kv_bytes, 1, 1 << 20));
+}
+
 }  // namespace
 
 void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
@@ -130,12 +139,16 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
 
   cuda::set_device(dev.index);
   const jit::Kernel& fwd = jit::get_kernel(sm90_fwd_spec(key), dev.index);
-  const CUtensorMap tq = encode_tma("q", q_view(plan), plan.in_dtype, hpack, fa3jit_k::sm90::kBlockM / hpack);
-  const CUtensorMap tk = encode_tma("k", kv_view(plan, false), plan.in_dtype, 1, key.block_n);
-  const CUtensorMap tv = encode_tma("v", kv_view(plan, true), plan.in_dtype, 1, key.block_n);
+  CUtensorMap tq = encode_tma("q", q_view(plan), plan.in_dtype, hpack, fa3jit_k::sm90::kBlockM / hpack);
+  // No key anywhere (k has no rows): no K/V block is ever loaded, and TMA
+  // cannot describe an empty tensor; q's map stands in.
+  const TmaView kv = kv_view(plan, false);
+  const bool no_keys = kv.rows == 0 || kv.batches == 0;
+  CUtensorMap tk = no_keys ? tq : encode_tma("k", kv, plan.in_dtype, 1, key.block_n);
+  CUtensorMap tv = no_keys ? tq : encode_tma("v", kv_view(plan, true), plan.in_dtype, 1, key.block_n);
+  int group = l2_group(plan, key);
 
-  void* args[] = {&params, const_cast<CUtensorMap*>(&tq), const_cast<CUtensorMap*>(&tk),
-                  const_cast<CUtensorMap*>(&tv)};
+  void* args[] = {&params, &tq, &tk, &tv, &group};
   jit::LaunchConfig cfg;
   const int workers = std::max(1, dev.sm_count - plan.sm_margin);
   cfg.grid[0] = unsigned(std::min<int64_t>(tiles, workers));  // persistent: each CTA strides over the tiles

@@ -1,6 +1,9 @@
 #include "dispatch/sm90_specs.h"
 
 #include <algorithm>
+#include <cstdlib>
+
+#include "fa3jit/error.h"
 
 #include "../../kernels/sm90/tile_config.cuh"
 
@@ -54,7 +57,7 @@ int sm90_block_n(int d, int dv) {
   const int m = std::max(d, dv);
   if (m <= 128) return 128;
   if (m <= 192) return 112;
-  return 80;
+  return 64;  // 80 spills with the intra-warpgroup overlap (S, P and O live together)
 }
 
 int sm90_smem_bytes(const Sm90KernelKey& key) {
@@ -73,6 +76,18 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.d = sm90_instance_dim(p.d);
   key.dv = sm90_instance_dim(p.dv);
   key.block_n = sm90_block_n(key.d, key.dv);
+  // FA3JIT_SM90_BLOCK_N replaces the key block (tuning on a new GPU): one of
+  // the wgmma widths the kernel is built with that is a multiple of 16.
+  if (const char* text = std::getenv("FA3JIT_SM90_BLOCK_N"); text && *text) {
+    char* end = nullptr;
+    const long n = std::strtol(text, &end, 10);
+    const bool ok = *end == '\0' && (n == 64 || n == 80 || n == 96 || n == 112 || n == 128 || n == 144 || n == 160 ||
+                                     n == 176 || n == 192);
+    if (!ok)
+      throw Error(ErrorKind::InvalidValue, std::string("FA3JIT_SM90_BLOCK_N must be one of 64, 80, 96, 112, 128, 144, "
+                                                       "160, 176, 192; got '") + text + "'");
+    key.block_n = int(n);
+  }
   const bool local = p.window_left >= 0 || (!p.is_causal && p.window_right >= 0) || p.attention_chunk > 0;
   key.mask = local ? k::kMaskLocal : (p.is_causal ? k::kMaskCausal : k::kMaskNone);
   key.paged = p.page_table != nullptr;
