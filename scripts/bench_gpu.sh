@@ -35,11 +35,11 @@ start=$SECONDS
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-/tmp/fa3jit_bench}
 BUILD=$ROOT/build/bench-python
-RESULTS=${BENCH_RESULTS:-/tmp/fa3jit_bench_results}  # outside $OUT: only 8 files come back
+RESULTS=$(mktemp -d /tmp/fa3jit_bench_results.XXXXXX)  # outside $OUT: only 8 files come back
 PY=${PYTHON:-python3}
 JOBS=${FA3JIT_BUILD_JOBS:-$(nproc)}
 [ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
-mkdir -p "$OUT" "$RESULTS"
+mkdir -p "$OUT"
 args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(--quick)
 
