@@ -56,7 +56,8 @@ def parse_args(argv):
     ap.add_argument("--device", default="cuda", help="cuda, cuda:N, or cpu (small smoke shapes)")
     ap.add_argument("--budget-seconds", type=float, default=None,
                     help="stop starting new measurements after this many seconds "
-                         "(default: 170 with --quick, 540 otherwise)")
+                         "(default: 150 with --quick, leaving the rest of 3 minutes to "
+                         "start-up, the last measurement and the plots; 540 otherwise)")
     ap.add_argument("--families", default=",".join(shapes_mod.FAMILIES),
                     help=f"comma-separated subset of {','.join(shapes_mod.FAMILIES)}")
     ap.add_argument("--peers", default=",".join(DEFAULT_PEERS),
@@ -75,7 +76,7 @@ def parse_args(argv):
     ap.add_argument("--list", action="store_true", help="print the shapes and exit")
     args = ap.parse_args(argv)
     if args.budget_seconds is None:
-        args.budget_seconds = 170.0 if args.quick else 540.0
+        args.budget_seconds = 150.0 if args.quick else 540.0
     if args.target_seconds is None:
         args.target_seconds = 0.3 if args.quick else 1.0
     if args.budget_seconds <= 0:
@@ -302,10 +303,12 @@ def main(argv=None) -> int:
             print(f"{s.family:9s} {s.label()}")
         print(f"{len(shape_list)} shapes")
         return 0
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        print("suite: --device cuda but torch sees no CUDA GPU (use --device cpu for a smoke run)",
-              file=sys.stderr)
-        return 2
+    if args.device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            print("suite: --device cuda but torch sees no CUDA GPU (use --device cpu for a smoke "
+                  "run)", file=sys.stderr)
+            return 2
+        torch.cuda.set_device(args.device)  # events, streams and graphs use the current device
     try:
         peer_list = peers_mod.make([p for p in args.peers.split(",") if p])
     except ValueError as e:

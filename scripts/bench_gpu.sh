@@ -85,7 +85,7 @@ echo "build ok"
 if [[ " ${args[*]} " != *" --budget-seconds"* ]]; then
   left=$(( ${BENCH_DEADLINE_S:-560} - (SECONDS - start) - 40 ))
   default=540
-  [[ " ${args[*]} " == *" --quick "* ]] && default=170
+  [[ " ${args[*]} " == *" --quick "* ]] && default=150
   (( left > default )) && left=$default
   (( left < 30 )) && left=30
   args+=(--budget-seconds "$left")
