@@ -308,7 +308,8 @@ def main(argv=None) -> int:
             print("suite: --device cuda but torch sees no CUDA GPU (use --device cpu for a smoke "
                   "run)", file=sys.stderr)
             return 2
-        torch.cuda.set_device(args.device)  # events, streams and graphs use the current device
+        if ":" in args.device:  # events, streams and graphs use the current device
+            torch.cuda.set_device(args.device)
     try:
         peer_list = peers_mod.make([p for p in args.peers.split(",") if p])
     except ValueError as e:
