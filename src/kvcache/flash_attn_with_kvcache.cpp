@@ -5,7 +5,11 @@
 // in AttnParams (kv_batch_idx, leftpad_k). Nothing is written before every
 // check passed and every kernel is loaded.
 #include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
 #include <variant>
+#include <vector>
 
 #include "device/cuda_driver.h"
 #include "dispatch/device_buffer.h"
@@ -172,10 +176,19 @@ VarlenResult flash_attn_with_kvcache(const KvcacheArgs& a, void* stream) {
   const Tensor q = rotary ? contiguous_view(scratch.q_rot(), a.q.dtype, a.q.ndim, a.q.shape.data(), a.q.device) : a.q;
 
   VarlenArgs va = varlen_args_on_cache(a, L, meta, keys, q);
-  detail::Plan plan = detail::validate_varlen_args(va, stream);
-  plan.params.kv_batch_idx = static_cast<const int*>(a.cache_batch_idx.data);
-  plan.params.leftpad_k = static_cast<const int*>(a.cache_leftpad.data);
-  const detail::PathChoice choice = detail::choose_path(plan);  // throws NotSupported
+  detail::Plan plan;
+  detail::PathChoice choice;
+  try {
+    plan = detail::validate_varlen_args(va, stream);
+    plan.params.kv_batch_idx = static_cast<const int*>(a.cache_batch_idx.data);
+    plan.params.leftpad_k = static_cast<const int*>(a.cache_leftpad.data);
+    choice = detail::choose_path(plan);  // throws NotSupported
+  } catch (const Error& e) {
+    // The varlen rules name the cache as k / v: say so.
+    throw Error(e.kind(), std::string(e.what()) +
+                              " [flash_attn_with_kvcache: k / v here are k_cache / v_cache, seqused_k is "
+                              "cache_seqlens + new tokens]");
+  }
   const bool on_gpu = a.q.device.type != DeviceType::CPU;
   const jit::Kernel* kernel = on_gpu ? &detail::append_kernel(a.q.dtype, *choice.device) : nullptr;
 

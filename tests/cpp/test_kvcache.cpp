@@ -168,6 +168,10 @@ std::vector<BadCase> bad_cases() {
          a.cu_seqlens_k_new = cu_bad.view();
        },
        K::InvalidValue, "cu_seqlens_k_new must be non-decreasing"},
+      // Attention arguments: checked by the varlen rules, which say they ran on the cache.
+      {"sinks_shape", [](auto&, auto& a) { a.sinks = f32_3.view(); }, K::InvalidValue, "sinks"},
+      {"num_splits_negative", [](auto&, auto& a) { a.num_splits = -1; }, K::InvalidValue,
+       "k / v here are k_cache / v_cache"},
       {"q_on_other_device",
        [](auto&, auto& a) {
          a.k.device = Device{DeviceType::CUDA, 0};
