@@ -42,13 +42,20 @@ class Problem:
         if self.page_table is not None:
             ps = self.shape.page_size
             pages = self.page_table[b, : -(-n // ps)].long()
-            k = self.k[pages].flatten(0, 1)[:n]
-            v = self.v[pages].flatten(0, 1)[:n]
-            return k, v
+            k = _gather(self.k, pages).flatten(0, 1)[:n]
+            return k, _gather(self.v, pages).flatten(0, 1)[:n]
         if self.is_cache:
             return self.k[b, :n], self.v[b, :n]
         start = int(self.cu_seqlens_k[b])
         return self.k[start:start + n], self.v[start:start + n]
+
+
+def _gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x[index] along dim 0; one-byte (fp8) tensors gather as uint8, which
+    every torch build indexes."""
+    if x.element_size() == 1:
+        return x.view(torch.uint8)[index].view(x.dtype)
+    return x[index]
 
 
 def _offsets(lengths, device):

@@ -50,17 +50,18 @@ def _attention(p: Problem, b: int, head: int, rows: torch.Tensor):
     group = s.heads // s.kv_heads
     kvh = head // group
     start = int(p.cu_seqlens_q[b])
+    sq, sk = s.seqlens_q[b], s.seqlens_k[b]
     rows_dev = rows.to(p.q.device)
     k, v = p.keys(b)
-    qs = p.q[start + rows_dev, head].float()
+    # Slice, convert, then pick rows: fp8 tensors take slicing everywhere.
+    qs = p.q[start:start + sq, head].float()[rows_dev]
     ks, vs = k[:, kvh].float(), v[:, kvh].float()
     if p.descale is not None:
         scale_b = p.descale[b, kvh]
         qs, ks, vs = qs * scale_b, ks * scale_b, vs * scale_b
     scores = (qs @ ks.T) * s.softmax_scale
     if p.qv is not None:
-        scores += (p.qv[start + rows_dev, head].float() @ vs.T) * s.softmax_scale
-    sq, sk = s.seqlens_q[b], s.seqlens_k[b]
+        scores += (p.qv[start:start + sq, head].float()[rows_dev] @ vs.T) * s.softmax_scale
     if s.causal:
         keys = torch.arange(sk, device=scores.device)[None, :]
         scores = scores.masked_fill(keys > rows_dev[:, None] + (sk - sq), float("-inf"))
