@@ -145,6 +145,7 @@ TEST(KvcacheGpu, CudaGraphReplaysWithNewLengthsAndPageTable) {
   HostTensor poison_out = second.out, poison_lse = second.lse;
   dev.upload_into(a.out, poison_out);
   dev.upload_into(a.softmax_lse, poison_lse);
+  FA3JIT_CU(d.cuCtxSynchronize());  // pageable uploads may still be in flight on the legacy stream
   FA3JIT_CU(d.cuGraphLaunch(exec, s));
   FA3JIT_CU(d.cuStreamSynchronize(s));
   EXPECT_EQ(check_kvcache_run(expected_kvcache(second), dev.results()), "") << "replay with new inputs";
