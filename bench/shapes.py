@@ -226,6 +226,7 @@ def smoke() -> list:
         Shape("varlen", (17, 100, 64), (17, 100, 64), 4, 4, 64, 64, True),
         Shape("decode", (1,) * 3, (300,) * 3, 8, 2, 64, 64, False, page_size=0),
         Shape("decode", (1,) * 3, (300,) * 3, 8, 2, 64, 64, False, page_size=16),
+        Shape("decode", (1,) * 3, (300,) * 3, 8, 2, 64, 64, False, "fp8", page_size=16),
         Shape("diffusion", (256,), (256,), 2, 2, 128, 128, False),
         Shape("mla", (1,) * 2, (200,) * 2, 8, 1, 64, 128, False, page_size=0, qv=True),
         Shape("mla", (1,) * 2, (200,) * 2, 8, 1, 64, 128, False, page_size=64, qv=True),
