@@ -93,6 +93,18 @@ void check_sequence(const KvcacheArgs& a, const KvcacheLayout& L, const KvcacheM
   }
 }
 
+// Appending, two sequences must not share a cache row (their writes would race).
+void check_distinct_rows(const std::vector<int32_t>& rows) {
+  std::vector<int32_t> sorted = rows;
+  std::sort(sorted.begin(), sorted.end());
+  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+  if (dup == sorted.end()) return;
+  const auto first = std::find(rows.begin(), rows.end(), *dup);
+  const auto second = std::find(first + 1, rows.end(), *dup);
+  fail(ErrorKind::InvalidValue, "cache_batch_idx[", first - rows.begin(), "] = cache_batch_idx[", second - rows.begin(),
+       "] = ", *dup, ": sequences that append k / v need distinct cache rows");
+}
+
 }  // namespace
 
 int KvcacheMeta::new_tokens(const KvcacheLayout& L, int b) const {
@@ -138,6 +150,7 @@ KvcacheMeta read_and_check_kvcache_metadata(const KvcacheArgs& a, const KvcacheL
   check_offsets(m.cu_seqlens_q, "cu_seqlens_q", L.total_q, "q.shape[0] (total_q)");
   check_offsets(m.cu_seqlens_k_new, "cu_seqlens_k_new", L.total_new, "k.shape[0] (total_new)");
   for (int b = 0; b < L.batch; ++b) check_sequence(a, L, m, b);
+  if (L.append) check_distinct_rows(m.cache_batch_idx);
   return m;
 }
 

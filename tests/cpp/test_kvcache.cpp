@@ -70,6 +70,7 @@ std::vector<BadCase> bad_cases() {
   static HostTensor f32_3(DType::f32, {3});
   static HostTensor ints2 = HostTensor::from_ints({0, 1});
   static HostTensor cu_bad = HostTensor::from_ints({0, 2, 1, 4});
+  static HostTensor dup_idx = HostTensor::from_ints({2, 0, 2});
   static HostTensor big_idx = HostTensor::from_ints({0, 7, 1});
   static HostTensor pad_big = HostTensor::from_ints({6, 0, 0});
   static HostTensor lens_full = HostTensor::from_ints({95, 0, 1});
@@ -168,6 +169,8 @@ std::vector<BadCase> bad_cases() {
          a.cu_seqlens_k_new = cu_bad.view();
        },
        K::InvalidValue, "cu_seqlens_k_new must be non-decreasing"},
+      {"cache_batch_idx_shared_while_appending", [](auto&, auto& a) { a.cache_batch_idx = dup_idx.view(); },
+       K::InvalidValue, "cache_batch_idx[0] = cache_batch_idx[2] = 2"},
       // Attention arguments: checked by the varlen rules, which say they ran on the cache.
       {"sinks_shape", [](auto&, auto& a) { a.sinks = f32_3.view(); }, K::InvalidValue, "sinks"},
       {"num_splits_negative", [](auto&, auto& a) { a.num_splits = -1; }, K::InvalidValue,
