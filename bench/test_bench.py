@@ -239,3 +239,60 @@ def test_the_budget_skips_with_a_reason(tmp_path):
     rows = json.loads((tmp_path / "results.json").read_text())["results"]
     assert len(rows) == 3
     assert all(r["status"] == "skipped" and "budget" in r["reason"] for r in rows[1:])
+
+
+class _FakeCuda:
+    """Enough of torch.cuda for timing.measure_cuda's control flow on a CPU:
+    events read the wall clock, a graph replay counts."""
+
+    def __init__(self, capture_fails=False):
+        import contextlib
+        import time as _time
+        self.replays = 0
+        fake = self
+
+        class Event:
+            def __init__(self, enable_timing=False):
+                self.t = None
+
+            def record(self):
+                self.t = _time.perf_counter()
+
+            def elapsed_time(self, other):
+                return (other.t - self.t) * 1e3
+
+        class Stream:
+            def wait_stream(self, other):
+                pass
+
+        class Graph:
+            def replay(self):
+                fake.replays += 1
+
+        @contextlib.contextmanager
+        def graph(g):
+            yield
+            if capture_fails:
+                raise RuntimeError("operation not permitted when stream is capturing")
+
+        self.Event, self.Stream, self.CUDAGraph, self.graph = Event, Stream, Graph, graph
+        self.stream = lambda s: contextlib.nullcontext()
+        self.current_stream = Stream
+        self.synchronize = lambda: None
+
+
+@needs_torch
+@pytest.mark.parametrize("capture_fails", [False, True])
+def test_cuda_timing_control_flow(monkeypatch, capture_fails):
+    import timing
+    fake = _FakeCuda(capture_fails)
+    monkeypatch.setattr(timing.torch, "cuda", fake)
+    calls = [0, 0]
+    fns = [lambda: calls.__setitem__(0, calls[0] + 1), lambda: calls.__setitem__(1, calls[1] + 1)]
+    t, note = timing.measure(fns, "cuda", timing.Settings(0.0, 4, 4, True))
+    assert t.runs == 4 and len(fns) <= t.calls_per_run <= timing.MAX_CALLS_PER_RUN
+    if capture_fails:
+        assert t.mode == "eager" and "RuntimeError" in note and fake.replays == 0
+    else:
+        assert t.mode == "cuda-graph" and note == "" and fake.replays == 1 + 4
+    assert calls[0] > 0 and calls[1] > 0  # both copies were called
