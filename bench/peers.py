@@ -283,10 +283,14 @@ class FlashInfer(Peer):
         if p.qv is not None:
             w = self.fi.mla.BatchMLAPagedAttentionWrapper(ws)
             qo_indptr = torch.arange(s.batch + 1, dtype=torch.int32, device=p.q.device)
-            w.plan(qo_indptr, indptr, indices, p.seqused_k, s.heads, s.dv, s.d, ps, s.causal,
-                   s.softmax_scale, p.q.dtype, p.k.dtype)
+            # Keywords: the names FlashInfer's MLA plan / run keep across versions.
+            w.plan(qo_indptr=qo_indptr, kv_indptr=indptr, kv_indices=indices,
+                   kv_len_arr=p.seqused_k, num_heads=s.heads, head_dim_ckv=s.dv,
+                   head_dim_kpe=s.d, page_size=ps, causal=s.causal, sm_scale=s.softmax_scale,
+                   q_data_type=p.q.dtype, kv_data_type=p.k.dtype)
             ckv, kpe = p.v.squeeze(2), p.k.squeeze(2)
-            return Runner(lambda: w.run(p.qv, p.q, ckv, kpe), lambda o: o)
+            return Runner(lambda: w.run(q_nope=p.qv, q_pe=p.q, ckv_cache=ckv, kpe_cache=kpe),
+                          lambda o: o)
         w = self.fi.BatchDecodeWithPagedKVCacheWrapper(ws, "NHD")
         w.plan(indptr, indices, last, s.heads, s.kv_heads, s.d, ps, q_data_type=p.q.dtype,
                kv_data_type=p.k.dtype, sm_scale=s.softmax_scale)
