@@ -166,7 +166,8 @@ class Sdpa(Peer):
 
     def prepare(self, p):
         runner = self._prepare(p)
-        runner.first = lambda: _with_warnings(runner.run)
+        run = runner.run  # not runner itself: a runner <-> lambda cycle would keep the inputs alive
+        runner.first = lambda: _with_warnings(run)
         return runner
 
     def _prepare(self, p):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import os
 import platform
 import shlex
@@ -214,6 +215,7 @@ class Run:
                 continue
             self.measure(shape, p, problems)
         del problems
+        gc.collect()  # whatever a peer left in reference cycles frees its GPU memory now
         self.settle()
 
     def settle(self):

@@ -296,3 +296,40 @@ def test_cuda_timing_control_flow(monkeypatch, capture_fails):
     else:
         assert t.mode == "cuda-graph" and note == "" and fake.replays == 1 + 4
     assert calls[0] > 0 and calls[1] > 0  # both copies were called
+
+
+@needs_fa3jit
+def test_inputs_are_freed_after_each_shape(monkeypatch):
+    """GPU memory must not pile up over hundreds of shapes: after a shape,
+    nothing (peers, runners, reference cycles) holds its inputs."""
+    import gc
+    import weakref
+    import problem
+    import suite
+    made = []
+    real = problem.make
+
+    def tracked(shape, device, seed=0):
+        p = real(shape, device, seed)
+        made.append(weakref.ref(p.k))
+        return p
+
+    real_bhsd = suite.peers_mod._bhsd
+
+    def tracked_bhsd(*a):
+        x = real_bhsd(*a)
+        made.append(weakref.ref(x))
+        return x
+
+    monkeypatch.setattr(suite.problem_mod, "make", tracked)
+    monkeypatch.setattr(suite.peers_mod, "_bhsd", tracked_bhsd)  # SDPA's own copies
+    args = suite.parse_args(["--out", "unused", "--peers", "fa3jit,sdpa_flash"] + CPU_ARGS)
+    run = suite.Run(args, suite.peers_mod.make(["fa3jit", "sdpa_flash"]))
+    gc.disable()  # the suite must free them itself (it collects after each shape)
+    try:
+        run.shape(shapes.smoke()[0])
+        alive = [ref() is not None for ref in made]
+    finally:
+        gc.enable()
+    assert len(alive) == 4 and not any(alive)
+    assert [r["status"] for r in run.rows] == ["ok", "ok"]
