@@ -13,10 +13,12 @@ import numbers
 
 from . import _fa3jit, _native
 from ._frameworks import (
+    TORCH,
     device_scope,
     dlpack_view,
     empty_like_framework,
     float32_like,
+    framework_of,
     out_dtype_like,
     stream_and_capture,
     to_caller_framework,
@@ -28,6 +30,17 @@ _TENSOR_ARGS = ("q", "k_cache", "v_cache", "k", "v", "qv", "rotary_cos", "rotary
                 "cache_seqlens", "cache_batch_idx", "cache_leftpad", "page_table", "cu_seqlens_q",
                 "cu_seqlens_k_new", "rotary_seqlens", "q_descale", "k_descale", "v_descale",
                 "scheduler_metadata", "sinks", "out", "softmax_lse")
+
+
+# fa3jit._torch_kvcache.kvcache, set when that module loads (at the first
+# call with torch tensors): the torch custom op route (torch.compile).
+torch_kvcache = None
+
+
+def _torch_kvcache():
+    if torch_kvcache is None:
+        from . import _torch_kvcache  # noqa: F401  (registers the op, sets torch_kvcache)
+    return torch_kvcache
 
 
 def _optional(kind, x):
@@ -88,6 +101,22 @@ def flash_attn_with_kvcache(
     seqlens_int = None
     if isinstance(cache_seqlens, numbers.Integral) and not isinstance(cache_seqlens, bool):
         seqlens_int, cache_seqlens = int(cache_seqlens), None
+    inputs = dict(q=q, k_cache=k_cache, v_cache=v_cache, k=k, v=v, qv=qv, rotary_cos=rotary_cos,
+                  rotary_sin=rotary_sin, cache_seqlens=cache_seqlens,
+                  cache_batch_idx=cache_batch_idx, cache_leftpad=cache_leftpad,
+                  page_table=page_table, cu_seqlens_q=cu_seqlens_q,
+                  cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens,
+                  q_descale=q_descale, k_descale=k_descale, v_descale=v_descale, sinks=sinks)
+    left, right = window_size
+    options = dict(cache_seqlens_int=seqlens_int, max_seqlen_q=_optional(int, max_seqlen_q),
+                   softmax_scale=_optional(float, softmax_scale), causal=bool(causal),
+                   window_size=(int(left), int(right)),
+                   attention_chunk=_optional(int, attention_chunk), softcap=float(softcap),
+                   rotary_interleaved=bool(rotary_interleaved), num_splits=int(num_splits),
+                   pack_gqa=_optional(bool, pack_gqa), only_qv=bool(only_qv),
+                   sm_margin=int(sm_margin))
+    if framework_of(q) == TORCH and scheduler_metadata is None:
+        return _torch_kvcache()(inputs, options, bool(return_softmax_lse), out)
     lse = None
     shapes = output_shapes(q, v_cache) if q is not None and v_cache is not None else None
     if shapes is not None:  # else C++ names the argument with the bad rank
@@ -96,13 +125,18 @@ def flash_attn_with_kvcache(
             out = empty_like_framework(q, out_shape, out_dtype_like(q), "out")
         if return_softmax_lse:
             lse = empty_like_framework(q, lse_shape, float32_like(q), "softmax_lse")
-    arrays = dict(q=q, k_cache=k_cache, v_cache=v_cache, k=k, v=v, qv=qv, rotary_cos=rotary_cos,
-                  rotary_sin=rotary_sin, cache_seqlens=cache_seqlens,
-                  cache_batch_idx=cache_batch_idx, cache_leftpad=cache_leftpad,
-                  page_table=page_table, cu_seqlens_q=cu_seqlens_q,
-                  cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens,
-                  q_descale=q_descale, k_descale=k_descale, v_descale=v_descale,
-                  scheduler_metadata=scheduler_metadata, sinks=sinks, out=out, softmax_lse=lse)
+    run_native(inputs, options, scheduler_metadata, bool(return_softmax_lse), out, lse)
+    out = to_caller_framework(q, out)
+    if return_softmax_lse:
+        return out, to_caller_framework(q, lse)
+    return out
+
+
+def run_native(inputs, options, scheduler_metadata, return_softmax_lse, out, lse):
+    """One call of the C++ entry with every output given, on q's device and
+    the caller's current stream (check_metadata off while it captures)."""
+    arrays = dict(inputs, scheduler_metadata=scheduler_metadata, out=out, softmax_lse=lse)
+    q = inputs["q"]
     with device_scope(q):  # torch exports CUDA tensors of the current device only
         stream, capturing = stream_and_capture(q)
         uint16_is_bf16 = uint8_is_fp8 = False
@@ -110,29 +144,13 @@ def flash_attn_with_kvcache(
             arrays[name], as_bf16, as_fp8 = dlpack_view(arrays[name], name)
             uint16_is_bf16 |= as_bf16
             uint8_is_fp8 |= as_fp8
-        left, right = window_size
         _fa3jit.flash_attn_with_kvcache(
             **arrays,
-            cache_seqlens_int=seqlens_int,
-            max_seqlen_q=_optional(int, max_seqlen_q),
-            softmax_scale=_optional(float, softmax_scale),
-            causal=bool(causal),
-            window_size=(int(left), int(right)),
-            attention_chunk=_optional(int, attention_chunk),
-            softcap=float(softcap),
-            rotary_interleaved=bool(rotary_interleaved),
-            num_splits=int(num_splits),
-            pack_gqa=_optional(bool, pack_gqa),
-            only_qv=bool(only_qv),
-            sm_margin=int(sm_margin),
-            return_softmax_lse=bool(return_softmax_lse),
+            **options,
+            return_softmax_lse=return_softmax_lse,
             stream=stream,
             check_metadata=_native.check_metadata_enabled() and not capturing,
             path="auto",
             uint16_is_bf16=uint16_is_bf16,
             uint8_is_fp8=uint8_is_fp8,
         )
-    out = to_caller_framework(q, out)
-    if return_softmax_lse:
-        return out, to_caller_framework(q, lse)
-    return out

@@ -68,3 +68,28 @@ def test_cuda_graph_decode_step_replays_with_new_inputs():
     torch.cuda.synchronize()
     second.check(second.expected(), t["k_cache"].cpu().numpy(), t["v_cache"].cpu().numpy(),
                  out.cpu().numpy(), lse.cpu().numpy(), "float16")
+
+
+def test_custom_op_schema_and_fake_kernel():
+    dec = decode(3, (4, 9, 2))
+    t = tensors(dec, "cpu")
+    out = torch.empty(t["q"].shape, dtype=t["q"].dtype)
+    args = (t["q"], t["k_cache"], t["v_cache"], t["k"], t["v"], None, t["cos"], t["sin"],
+            t["lens"], None, None, None, t["page_table"], None, None, None, None, None, None, None,
+            None, True, -1, -1, None, 0.0, True, 0, None, False, 0, True, None, out)
+    torch.library.opcheck(torch.ops.fa3jit.flash_attn_with_kvcache.default, args,
+                          test_utils=("test_schema", "test_faketensor"))
+
+
+def test_torch_compile_traces_a_decode_step_cpu():
+    """fullgraph: no graph break; the appended caches and out match eager."""
+    eager_dec, compiled_dec = decode(4, (7, 0, 33)), decode(4, (7, 0, 33))
+    expected = eager_dec.expected()
+    te, tc = tensors(eager_dec, "cpu"), tensors(compiled_dec, "cpu")
+    compiled = torch.compile(lambda t: call(t, 1), fullgraph=True, backend="aot_eager")
+    out_c, lse_c = compiled(tc)
+    out_e, lse_e = call(te, 1)
+    torch.testing.assert_close(out_c, out_e)
+    torch.testing.assert_close(lse_c, lse_e)
+    eager_dec.check(expected, tc["k_cache"].numpy(), tc["v_cache"].numpy(), out_c.numpy(),
+                    lse_c.numpy(), "float16")
