@@ -60,9 +60,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
   constexpr int kNO = kDV / 2;      // O accumulators per thread
   constexpr int kKSteps = kD / 16, kPSteps = kBlockN / 16;
   static_assert(kD % 16 == 0 && kDV % 16 == 0 && kBlockN % 16 == 0, "dims must be multiples of 16");
-  // As FlashAttention-3: pingpong pays for head dims up to 128; above, the
-  // MMAs are long enough that the overlap inside a warpgroup suffices.
-  constexpr bool kPingpong = kD <= 128 && kDV <= 128;
+  constexpr bool kPingpong = kFlags & kFlagPingpong;
 
   const int tid = threadIdx.x % 128, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
   const int wg_row0 = cw * 64;

@@ -12,6 +12,7 @@ enum : int {
   kFlagSoftcap = 2,   // softcap * tanh(s / softcap)
   kFlagSinks = 4,     // attention-sink logits join the denominator
   kFlagPackGqa = 8,   // a tile holds the q-heads of one kv-head
+  kFlagPingpong = 16, // the consumer warpgroups take turns issuing MMAs
 };
 
 // Mask kinds (template argument kMask), as on the sm80 path.

@@ -26,6 +26,7 @@ int flags_of(const Sm90KernelKey& key) {
   if (key.softcap) f |= k::kFlagSoftcap;
   if (key.sinks) f |= k::kFlagSinks;
   if (key.pack_gqa) f |= k::kFlagPackGqa;
+  if (key.pingpong) f |= k::kFlagPingpong;
   return f;
 }
 
@@ -39,6 +40,7 @@ std::string Sm90KernelKey::describe() const {
   if (softcap) s += " softcap";
   if (sinks) s += " sinks";
   if (pack_gqa) s += " pack_gqa";
+  if (pingpong) s += " pingpong";
   s += " tile " + std::to_string(k::kBlockM) + "x" + std::to_string(block_n) + " s" + std::to_string(stages);
   return s;
 }
@@ -59,6 +61,8 @@ int sm90_block_n(int d, int dv) {
   if (m <= 192) return 112;
   return 64;  // 80 spills with the intra-warpgroup overlap (S, P and O live together)
 }
+
+bool sm90_default_pingpong(int d, int dv) { return d <= 128 && dv <= 128; }
 
 int sm90_smem_bytes(const Sm90KernelKey& key) {
   return k::smem_layout(key.d, key.dv, key.block_n, key.stages).total;
@@ -96,6 +100,14 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.softcap = p.softcap > 0.f;
   key.sinks = p.sinks != nullptr;
   key.pack_gqa = p.pack_gqa != 0 && sm90_can_pack(p.h, p.h_k);
+  key.pingpong = sm90_default_pingpong(key.d, key.dv);
+  // FA3JIT_SM90_PINGPONG=0|1 replaces the default (tuning).
+  if (const char* text = std::getenv("FA3JIT_SM90_PINGPONG"); text && *text) {
+    const std::string t = text;
+    if (t != "0" && t != "1")
+      throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_PINGPONG must be 0 or 1; got '" + t + "'");
+    key.pingpong = t == "1";
+  }
   return key;
 }
 
@@ -121,6 +133,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         key.dtype = dt;
         key.d = key.dv = d;
         key.block_n = sm90_block_n(d, d);
+        key.pingpong = sm90_default_pingpong(d, d);
         key.mask = mask;
         specs.push_back(sm90_fwd_spec(key));
       }
@@ -129,6 +142,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
       key.dtype = dt;
       key.d = key.dv = d;
       key.block_n = sm90_block_n(d, d);
+      key.pingpong = sm90_default_pingpong(d, d);
       key.mask = k::kMaskCausal;
       key.paged = true;
       key.pack_gqa = true;
@@ -155,6 +169,7 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
         key.dtype = dt;
         key.d = key.dv = sm90_instance_dim(dim);
         key.block_n = sm90_block_n(key.d, key.dv);
+        key.pingpong = sm90_default_pingpong(key.d, key.dv);
         key.mask = mask;
         specs.push_back(sm90_fwd_spec(key));
       }

@@ -23,6 +23,7 @@ struct Sm90KernelKey {
   bool softcap = false;
   bool sinks = false;
   bool pack_gqa = false;
+  bool pingpong = true;       // consumer warpgroups alternate their MMAs (default: d, dv <= 128)
   // e.g. "sm90 fwd sm_90a bfloat16 d128/dv128 causal paged tile 128x128 s2"
   std::string describe() const;
 };
@@ -34,6 +35,10 @@ int sm90_instance_dim(int d);
 bool sm90_full_speed_dims(int d, int dv);
 // Keys per block for instance head dims (fits the TMA ring and the registers).
 int sm90_block_n(int d, int dv);
+// Whether the consumer warpgroups pingpong by default: as FlashAttention-3,
+// for head dims up to 128 (above, the MMAs are long enough that the overlap
+// inside a warpgroup suffices).
+bool sm90_default_pingpong(int d, int dv);
 // Bytes of dynamic shared memory of a key's kernel.
 int sm90_smem_bytes(const Sm90KernelKey& key);
 
