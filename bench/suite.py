@@ -69,7 +69,7 @@ def parse_args(argv):
     ap.add_argument("--min-runs", type=int, default=10)
     ap.add_argument("--max-runs", type=int, default=100)
     ap.add_argument("--no-graphs", action="store_true", help="time eagerly, without CUDA graphs")
-    ap.add_argument("--memory-fraction", type=float, default=0.4,
+    ap.add_argument("--memory-fraction", type=float, default=0.45,
                     help="skip shapes whose inputs take more than this share of GPU memory")
     ap.add_argument("--partial-json", default=None,
                     help="also rewrite this JSON file as rows come in (at most every 10 s), so a "
