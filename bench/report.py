@@ -70,10 +70,31 @@ def _family_table(family: str, rows: list, peers: list) -> list:
     return lines + [""]
 
 
+def _machine_table(meta: dict) -> list:
+    """The run's machine and versions, as docs/BENCHMARKS.md lists them."""
+    def get(*keys):
+        return " / ".join(str(meta[k]) for k in keys if meta.get(k) not in (None, "")) or "?"
+    lines = ["| | |", "|---|---|",
+             f"| GPU | {get('device_name')} ({get('sm_count')} SMs, {get('memory_gib')} GiB, "
+             f"L2 {get('l2_mib')} MiB) |" if meta.get("sm_count") else
+             f"| device | {get('device_name')} |",
+             f"| driver | {get('driver')} |",
+             f"| CUDA (torch build) / cuDNN | {get('torch_cuda', 'cudnn')} |",
+             f"| torch / Python | {get('torch', 'python')} |"]
+    for name, p in meta.get("peers", {}).items():
+        what = p.get("version") if p.get("available") else f"not run: {p.get('reason', '?')}"
+        if name == "fa3jit" and meta.get("fa3jit_commit"):
+            what += f" (commit {meta['fa3jit_commit']})"
+        lines.append(f"| {name} | {what} |")
+    lines += [f"| command | `{get('command')}` |",
+              f"| date | {get('started_utc')} ({get('elapsed_s')} s) |", ""]
+    return lines
+
+
 def markdown(meta: dict, rows: list, peers: list) -> str:
-    lines = [f"## fa3jit benchmark: {meta.get('device_name', '?')}", "",
-             f"Command: `{meta.get('command', '')}`", "",
-             "Cells: median per call (TFLOPS over the visible (query, key) pairs, or GB/s of "
+    lines = [f"## fa3jit benchmark: {meta.get('device_name', '?')}", ""]
+    lines += _machine_table(meta)
+    lines += ["Cells: median per call (TFLOPS over the visible (query, key) pairs, or GB/s of "
              "K, V, q and out moved once); n/s = the peer does not take the shape, n/a = the "
              "peer is not installed, err = it raised, WRONG = it failed the reference check, "
              "skip = over the time budget or GPU memory.", ""]
