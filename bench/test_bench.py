@@ -131,8 +131,12 @@ def _fake_rows():
 
 def test_markdown_has_values_ratio_and_reasons():
     import report
-    md = report.markdown({"device_name": "X", "command": "c"}, _fake_rows(),
-                         ["fa3jit", "sdpa_flash", "fa4"])
+    meta = {"device_name": "X", "command": "c", "driver": "580.1",
+            "peers": {"fa3jit": {"available": True, "version": "0.1.0"},
+                      "fa4": {"available": False, "reason": "no wheel"}}}
+    md = report.markdown(meta, _fake_rows(), ["fa3jit", "sdpa_flash", "fa4"])
+    assert "| driver | 580.1 |" in md and "| fa4 | not run: no wheel |" in md
+    assert "| fa3jit | 0.1.0 |" in md and "| command | `c` |" in md
     row = [line for line in md.splitlines() if line.startswith("| b16")][0]
     assert row.split("|")[2:6] == [" 400.0 ", " 200.0 ", " n/a ", " 2.00 "]
     assert "- fa4, unavailable (1 shape): not installed" in md
