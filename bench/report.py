@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import math
 import os
 import re
 import sys
@@ -53,14 +54,22 @@ def _family_table(family: str, rows: list, peers: list) -> list:
     head = ["shape"] + peers + (["fa3jit / best other"] if "fa3jit" in peers and others else [])
     lines = [f"### {family} ({UNITS[metric]})", "", "| " + " | ".join(head) + " |",
              "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    ratios = []
     for label, cells in by_shape.items():
         line = [label] + [_cell(cells.get(p)) for p in peers]
         if len(head) > len(peers) + 1:
             mine = _value(cells["fa3jit"]) if "fa3jit" in cells else None
             theirs = [_value(cells[p]) for p in others if p in cells]
             best = max((v for v in theirs if v), default=None)
+            if mine and best:
+                ratios.append(mine / best)
             line.append(f"{mine / best:.2f}" if mine and best else "")
         lines.append("| " + " | ".join(line) + " |")
+    if ratios:
+        geomean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        lines += ["", f"fa3jit / best other peer: geometric mean {geomean:.2f} over "
+                      f"{len(ratios)} shape{'s' if len(ratios) > 1 else ''} "
+                      f"(min {min(ratios):.2f}, max {max(ratios):.2f})."]
     why = collections.Counter((r["peer"], r["status"], r.get("reason", "")) for r in rows
                               if r["status"] != "ok")
     if why:

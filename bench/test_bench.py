@@ -140,6 +140,7 @@ def test_markdown_has_values_ratio_and_reasons():
     row = [line for line in md.splitlines() if line.startswith("| b16")][0]
     assert row.split("|")[2:6] == [" 400.0 ", " 200.0 ", " n/a ", " 2.00 "]
     assert "- fa4, unavailable (1 shape): not installed" in md
+    assert "geometric mean 2.00 over 1 shape (min 2.00, max 2.00)" in md
 
 
 @needs_fa3jit
