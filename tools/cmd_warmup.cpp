@@ -14,6 +14,7 @@
 #include "device/cuda_driver.h"
 #include "dispatch/sm80_specs.h"
 #include "dispatch/sm90_specs.h"
+#include "kvcache/append_step.h"
 #include "fa3jit/error.h"
 #include "jit/jit.h"
 #include "jit/warmup.h"
@@ -118,6 +119,7 @@ int cmd_warmup(int argc, char** argv) {
 
   jit::add_warmup_source("sm80", &sm80_family);
   jit::add_warmup_source("sm90", &fa3jit::detail::sm90_warmup_family);
+  jit::add_warmup_source("kvcache", &fa3jit::detail::kvcache_warmup_family);
   const std::vector<jit::WarmupItem> items = jit::warmup_specs(filter);
   if (opts.has("list")) {
     for (const jit::WarmupItem& it : items) std::printf("%-9s %s\n", it.family.c_str(), it.spec.describe().c_str());

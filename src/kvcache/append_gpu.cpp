@@ -7,13 +7,25 @@
 
 namespace fa3jit::detail {
 
-const jit::Kernel& append_kernel(DType dtype, const DeviceInfo& dev) {
+jit::KernelSpec append_spec(DType dtype, int arch) {
   jit::KernelSpec spec;
   spec.entry_file = "kvcache/append_rotary.cu";
   spec.kernel_name = "fa3jit_k::append_rotary<" + std::to_string(int(dtype)) + ">";
-  spec.arch = dev.major * 10 + dev.minor;
+  spec.arch = arch;
+  return spec;
+}
+
+std::vector<jit::KernelSpec> kvcache_warmup_family(const jit::WarmupFilter& f) {
+  if (f.arch < 80) return {};
+  const std::vector<DType> dtypes = f.dtypes.empty() ? std::vector<DType>{DType::bf16, DType::f16} : f.dtypes;
+  std::vector<jit::KernelSpec> specs;
+  for (DType dt : dtypes) specs.push_back(append_spec(dt, f.arch));
+  return specs;
+}
+
+const jit::Kernel& append_kernel(DType dtype, const DeviceInfo& dev) {
   cuda::set_device(dev.index);
-  return jit::get_kernel(spec, dev.index);
+  return jit::get_kernel(append_spec(dtype, dev.major * 10 + dev.minor), dev.index);
 }
 
 void append_on_gpu(const jit::Kernel& kernel, const fa3jit_k::AppendParams& p, CUstream stream) {

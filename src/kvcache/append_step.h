@@ -6,6 +6,7 @@
 #include "../../kernels/kvcache/append.cuh"
 #include "fa3jit/device.h"
 #include "jit/jit.h"
+#include "jit/warmup.h"
 #include "kvcache/kvcache_layout.h"
 
 namespace fa3jit::detail {
@@ -16,6 +17,11 @@ fa3jit_k::AppendParams make_append_params(const KvcacheArgs& args, const Kvcache
 
 // Plain loops over host memory (CPU tensors).
 void append_on_cpu(const fa3jit_k::AppendParams& p);
+
+// The JIT spec of the append kernel for q's dtype, and the specs
+// `fa3jit warmup` precompiles (bf16 and fp16 unless the filter names dtypes).
+jit::KernelSpec append_spec(DType dtype, int arch);
+std::vector<jit::KernelSpec> kvcache_warmup_family(const jit::WarmupFilter& filter);
 
 // The JIT kernel for q's dtype on `dev` (compiled or loaded now, so that a
 // compile error comes before anything is written).
