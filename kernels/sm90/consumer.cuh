@@ -71,7 +71,9 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
   int kv_it = 0, tcount = 0;
   pingpong_start<kPingpong>(cw);
 
-  for (int t = blockIdx.x; t < grid.count; t += gridDim.x) {
+  for (int round = 0; round * int(gridDim.x) < grid.count; ++round) {
+    const int t = tile_of_round(round);
+    if (t >= grid.count) continue;
     const Tile x = tile_at<kBlockN, kMask>(p, grid, t);
     if (!x.valid) continue;
     const int row0 = x.m_block * kBlockM;

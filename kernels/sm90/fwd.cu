@@ -2,8 +2,8 @@
 // specialization (the host names the instance: src/dispatch/sm90_specs.cpp).
 // Warp-specialized: warpgroup 0 gives up registers and one of its threads
 // issues the TMA loads; warpgroups 1 and 2 take the registers and compute.
-// Persistent: each CTA walks tiles blockIdx.x, + gridDim.x, ... of the
-// list in tile_sched.cuh; `group` is its L2 group size ((batch, head) pairs).
+// Persistent: each CTA walks its tiles of the list in tile_sched.cuh;
+// `group` is the list's group size ((batch, head) pairs).
 #include "consumer.cuh"
 #include "producer.cuh"
 

@@ -17,7 +17,9 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
   const TileGrid g = tile_grid(p, kPack, group);
   const bool k_is_4d = !kPaged && !p.cu_seqlens_k;
   int kv_it = 0, tcount = 0;
-  for (int t = blockIdx.x; t < g.count; t += gridDim.x) {
+  for (int round = 0; round * int(gridDim.x) < g.count; ++round) {
+    const int t = tile_of_round(round);
+    if (t >= g.count) continue;
     const Tile x = tile_at<kBlockN, kMask>(p, g, t);
     if (!x.valid) continue;
     // Q: packed rows are (q row, head) pairs, the box (64, hpack, 128 / hpack)

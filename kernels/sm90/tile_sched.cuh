@@ -1,11 +1,14 @@
 // The persistent tile order of the sm90 kernel and what one tile covers.
 // Tiles are (batch, head, m-block). The (batch, head) pairs are cut into
-// groups whose K/V fit in L2 together (the host picks the group size);
-// inside a group, m-blocks run from the last to the first (the longest
-// first under a causal mask: with CTAs striding over the list, every CTA
-// gets a like mix of long and short tiles) with the group's heads
-// interleaved. Producer and consumers walk the same list and skip the same
-// empty tiles (past a sequence's last m-block).
+// groups of a few (the host picks the size: a group holds a couple of
+// rounds of tiles); inside a group, m-blocks run from the last to the first
+// (the longest first under a causal mask) with the group's heads
+// interleaved, so the CTAs running at once read the K/V of a few heads at
+// nearby positions (L2 hits). CTAs take the list in rounds of gridDim.x
+// tiles, in snake order (CTA i takes the i-th tile of even rounds and the
+// i-th from the end of odd ones), which pairs long tiles with short ones.
+// Producer and consumers walk the same list and skip the same empty tiles
+// (past a sequence's last m-block).
 #pragma once
 #include "../common/mask.cuh"
 #include "../common/seqinfo.cuh"
@@ -42,6 +45,11 @@ struct Tile {
   int full_begin, full_end;  // keys every row of the tile sees (no per-element mask inside)
   bool valid;            // false: past this sequence's last m-block
 };
+
+// Tile of round k for this CTA (>= count: none).
+__device__ __forceinline__ int tile_of_round(int k) {
+  return k * int(gridDim.x) + ((k & 1) ? int(gridDim.x) - 1 - int(blockIdx.x) : int(blockIdx.x));
+}
 
 template <int kBlockN, int kMask>
 __device__ __forceinline__ Tile tile_at(const AttnParams& p, const TileGrid& g, int t) {

@@ -50,13 +50,12 @@ TmaView kv_view(const Plan& plan, bool is_v) {
   return v;
 }
 
-// (batch, head) pairs per L2 group of the tile order (kernels/sm90/
-// tile_sched.cuh): as many as have K/V that fit in half of an H100's 50 MB
-// L2 together, so that the CTAs running at once share K/V blocks in L2.
-int l2_group(const Plan& plan, const Sm90KernelKey& key) {
-  constexpr int64_t kL2Budget = 25ll << 20;
-  const int64_t kv_bytes = int64_t(std::max(plan.params.max_seqlen_k, 1)) * (key.d + key.dv) * 2;
-  return int(std::clamp<int64_t>(kL2Budget / kv_bytes, 1, 1 << 20));
+// (batch, head) pairs per group of the tile list (kernels/sm90/
+// tile_sched.cuh): enough for two rounds of the persistent grid, so that
+// the longest-first order balances the CTAs, and no more, so that the CTAs
+// running at once share the K/V of few heads in L2.
+int tile_group(int64_t m_tiles, int grid) {
+  return int(std::clamp<int64_t>((2 * int64_t(grid) + m_tiles - 1) / std::max<int64_t>(m_tiles, 1), 1, 1 << 20));
 }
 
 }  // namespace
@@ -146,12 +145,12 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   const bool no_keys = kv.rows == 0 || kv.batches == 0;
   CUtensorMap tk = no_keys ? tq : encode_tma("k", kv, plan.in_dtype, 1, key.block_n);
   CUtensorMap tv = no_keys ? tq : encode_tma("v", kv_view(plan, true), plan.in_dtype, 1, key.block_n);
-  int group = l2_group(plan, key);
 
-  void* args[] = {&params, &tq, &tk, &tv, &group};
   jit::LaunchConfig cfg;
   const int workers = std::max(1, dev.sm_count - plan.sm_margin);
-  cfg.grid[0] = unsigned(std::min<int64_t>(tiles, workers));  // persistent: each CTA strides over the tiles
+  cfg.grid[0] = unsigned(std::min<int64_t>(tiles, workers));  // persistent: each CTA takes several tiles
+  int group = tile_group(m_tiles, int(cfg.grid[0]));
+  void* args[] = {&params, &tq, &tk, &tv, &group};
   cfg.block[0] = unsigned(fa3jit_k::sm90::kThreads);
   cfg.dynamic_smem = size_t(sm90_smem_bytes(key));
   cfg.stream = stream;
