@@ -122,12 +122,11 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
     auto softmax = [&](float (&s)[kNS], int n, float (&alpha)[2]) {
       const bool full = n * kBlockN >= x.full_begin && (n + 1) * kBlockN <= x.full_end;
 #pragma unroll
-      for (int i = 0; i < kNS; ++i) {
-        float v = s[i];
-        v = kSoftcap ? apply_softcap(v * scale, softcap) * kLog2e : v * scale_log2;
-        const int col = n * kBlockN + (i / 4) * 8 + 2 * t4 + (i & 1);
-        if (!full && !key_visible(rk[(i / 2) & 1], col)) v = neg_inf();
-        s[i] = v;
+      for (int i = 0; i < kNS; ++i) s[i] = kSoftcap ? apply_softcap(s[i] * scale, softcap) * kLog2e : s[i] * scale_log2;
+      if (!full) {  // a branch, so that interior blocks pay nothing for the mask
+#pragma unroll
+        for (int i = 0; i < kNS; ++i)
+          if (!key_visible(rk[(i / 2) & 1], n * kBlockN + (i / 4) * 8 + 2 * t4 + (i & 1))) s[i] = neg_inf();
       }
 #pragma unroll
       for (int hf = 0; hf < 2; ++hf) {
