@@ -119,21 +119,27 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
     // Scores of block n in log2 units (masked keys -inf, only boundary
     // blocks test), the online softmax (new max, running sum, the factor
     // alpha that O must be rescaled by) and P as 16-bit A fragments.
+    // With a positive scale and no softcap the raw scores are only scaled
+    // inside the exponent (one FFMA per score): max(s) * scale = max(s * scale).
+    constexpr bool kFused = !kSoftcap && (kFlags & kFlagScalePositive);
     auto softmax = [&](float (&s)[kNS], int n, float (&alpha)[2]) {
       const bool full = n * kBlockN >= x.full_begin && (n + 1) * kBlockN <= x.full_end;
+      if constexpr (!kFused) {
 #pragma unroll
-      for (int i = 0; i < kNS; ++i) s[i] = kSoftcap ? apply_softcap(s[i] * scale, softcap) * kLog2e : s[i] * scale_log2;
+        for (int i = 0; i < kNS; ++i) s[i] = kSoftcap ? apply_softcap(s[i] * scale, softcap) * kLog2e : s[i] * scale_log2;
+      }
       if (!full) {  // a branch, so that interior blocks pay nothing for the mask
 #pragma unroll
         for (int i = 0; i < kNS; ++i)
           if (!key_visible(rk[(i / 2) & 1], n * kBlockN + (i / 4) * 8 + 2 * t4 + (i & 1))) s[i] = neg_inf();
       }
+      const float f = kFused ? scale_log2 : 1.f;  // log2 units = s * f
 #pragma unroll
       for (int hf = 0; hf < 2; ++hf) {
         float mx = neg_inf();
 #pragma unroll
         for (int c = 0; c < kNS / 4; ++c) mx = fmaxf(mx, fmaxf(s[4 * c + 2 * hf], s[4 * c + 2 * hf + 1]));
-        mx = quad_max(mx);
+        mx = quad_max(mx) * f;
         const float m_new = fmaxf(m_run[hf], mx);
         const float m_use = m_new == neg_inf() ? 0.f : m_new;  // no key yet: avoid inf - inf
         alpha[hf] = fast_exp2(m_run[hf] - m_use);
@@ -143,7 +149,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
         for (int c = 0; c < kNS / 4; ++c)
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
-            const float pe = fast_exp2(s[4 * c + 2 * hf + e] - m_use);
+            const float pe = fast_exp2(fmaf(s[4 * c + 2 * hf + e], f, -m_use));
             s[4 * c + 2 * hf + e] = pe;
             sum += pe;
           }

@@ -13,6 +13,7 @@ enum : int {
   kFlagSinks = 4,     // attention-sink logits join the denominator
   kFlagPackGqa = 8,   // a tile holds the q-heads of one kv-head
   kFlagPingpong = 16, // the consumer warpgroups take turns issuing MMAs
+  kFlagScalePositive = 32,  // the score scale is > 0 (the softmax scales inside exp2)
 };
 
 // Mask kinds (template argument kMask), as on the sm80 path.

@@ -27,6 +27,7 @@ int flags_of(const Sm90KernelKey& key) {
   if (key.sinks) f |= k::kFlagSinks;
   if (key.pack_gqa) f |= k::kFlagPackGqa;
   if (key.pingpong) f |= k::kFlagPingpong;
+  if (key.scale_positive) f |= k::kFlagScalePositive;
   return f;
 }
 
@@ -100,6 +101,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.softcap = p.softcap > 0.f;
   key.sinks = p.sinks != nullptr;
   key.pack_gqa = p.pack_gqa != 0 && sm90_can_pack(p.h, p.h_k);
+  key.scale_positive = p.softmax_scale > 0.f && !p.q_descale && !p.k_descale;
   key.pingpong = sm90_default_pingpong(key.d, key.dv);
   // FA3JIT_SM90_PINGPONG=0|1 replaces the default (tuning).
   if (const char* text = std::getenv("FA3JIT_SM90_PINGPONG"); text && *text) {

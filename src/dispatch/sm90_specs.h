@@ -24,6 +24,7 @@ struct Sm90KernelKey {
   bool sinks = false;
   bool pack_gqa = false;
   bool pingpong = true;       // consumer warpgroups alternate their MMAs (default: d, dv <= 128)
+  bool scale_positive = true; // softmax_scale > 0, no descale: the scale folds into exp2
   // e.g. "sm90 fwd sm_90a bfloat16 d128/dv128 causal paged tile 128x128 s2"
   std::string describe() const;
 };

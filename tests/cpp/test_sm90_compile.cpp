@@ -118,7 +118,7 @@ TEST(Sm90Specs, KeyOfAPlan) {
   EXPECT_EQ(x.mask, k::kMaskLocal);
   EXPECT_TRUE(x.softcap && x.sinks && x.pack_gqa && x.varlen);
   EXPECT_FALSE(x.paged);
-  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 128, 2, 2, 2, 30>"), std::string::npos)
+  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 128, 2, 2, 2, 62>"), std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;
 }
 
@@ -207,7 +207,7 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   f.dtypes = {DType::bf16};
   const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
   ASSERT_EQ(some.size(), 2u);
-  EXPECT_NE(some[1].kernel_name.find("<128, 128, 128, 2, 2, 1, 16>"), std::string::npos) << some[1].kernel_name;
+  EXPECT_NE(some[1].kernel_name.find("<128, 128, 128, 2, 2, 1, 48>"), std::string::npos) << some[1].kernel_name;
 }
 
 }  // namespace
