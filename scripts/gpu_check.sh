@@ -79,18 +79,21 @@ if has bench; then
   cat "$OUT/compare.log"
 fi
 if has tiles; then
-  # Tile A/B (FA3JIT_SM80_TILE = MxNxWxS) on one long prefill shape per head dim.
+  # Tile A/B (FA3JIT_SM80_TILE = MxNxWxS), causal and not, a mid and a long
+  # prefill per head dim; the first tile of each list is the default.
+  # TILES="d:tile tile ..;d:.." overrides the list.
+  TILES=${TILES:-"64:128x128x4x1 128x64x4x1 128x128x4x2 64x64x4x1;128:128x64x4x1 128x64x8x1 128x32x4x1 128x64x4x2 64x64x4x1;256:128x64x8x1 128x32x8x1 64x64x4x1"}
   {
-    for spec in "64:128x64x4x1 64x64x4x1 128x64x4x2" "128:128x64x8x1 128x64x8x2 64x64x4x1 64x64x4x2" \
-                "256:128x32x8x1 64x32x4x1 128x32x8x2"; do
+    IFS=';' read -ra per_d <<<"$TILES"
+    for spec in "${per_d[@]}"; do
       d=${spec%%:*}
       for tile in ${spec#*:}; do
         echo "=== d $d tile $tile"
-        FA3JIT_SM80_TILE=$tile "$BUILD/fa3jit" bench --device cuda --path sm80 --d "$d" --seqlen 8192 --non-causal \
+        FA3JIT_SM80_TILE=$tile "$BUILD/fa3jit" bench --device cuda --path sm80 --d "$d" --seqlen 2048,8192 \
           --iters 10 2>&1 | grep -E "bfloat16|error|Error"
       done
     done
-  } >>"$OUT/bench.log" 2>&1
-  sed -n '/=== d /,$p' "$OUT/bench.log"
+  } >"$OUT/tiles.log" 2>&1
+  cat "$OUT/tiles.log"
 fi
 exit $status

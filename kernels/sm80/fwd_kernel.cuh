@@ -55,7 +55,9 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   uint16_t* sV = sK + kStages * kBlockN * smem_stride(kD);
   uint16_t* sQV = sV + kStages * kBlockN * smem_stride(kDV);
 
-  const int m_block = blockIdx.x;
+  // Causal: the last q tiles see the most keys; they start first so that
+  // the short tiles fill the tail of the grid.
+  const int m_block = kMask == kMaskCausal ? int(gridDim.x - 1 - blockIdx.x) : int(blockIdx.x);
   const int b = kSplit ? int(blockIdx.z) / p.num_splits : int(blockIdx.z);
   const int split = kSplit ? int(blockIdx.z) % p.num_splits : 0;
   const int hpack = kPackGqa ? p.h / p.h_k : 1;
@@ -104,18 +106,26 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   KvRow kv0{0, 0};
   if constexpr (!kPaged) kv0 = kv_offset(p, s, b, 0, hk);
   auto load_k = [&](int n, int slot) {
-    load_tile<kInDtype, kBlockN, kD, kThreads>(sK + slot * kBlockN * smem_stride(kD), p.k, p.d, [&](int i) -> int64_t {
-      const int t = n * kBlockN + i;
-      if (t >= s.seqlen_k) return -1;
-      return kPaged ? kv_offset(p, s, b, t, hk).k : kv0.k + int64_t(t) * p.k_row_stride;
-    });
+    uint16_t* dst = sK + slot * kBlockN * smem_stride(kD);
+    if constexpr (kPaged)
+      load_tile<kInDtype, kBlockN, kD, kThreads>(dst, p.k, p.d, [&](int i) -> int64_t {
+        const int t = n * kBlockN + i;
+        return t < s.seqlen_k ? kv_offset(p, s, b, t, hk).k : -1;
+      });
+    else
+      load_rows_strided<kInDtype, kBlockN, kD, kThreads>(dst, p.k, kv0.k + int64_t(n) * kBlockN * p.k_row_stride,
+                                                         p.k_row_stride, s.seqlen_k - n * kBlockN, p.d);
   };
   auto load_v = [&](int n, int slot) {
-    load_tile<kInDtype, kBlockN, kDV, kThreads>(sV + slot * kBlockN * smem_stride(kDV), p.v, p.dv, [&](int i) -> int64_t {
-      const int t = n * kBlockN + i;
-      if (t >= s.seqlen_k) return -1;
-      return kPaged ? kv_offset(p, s, b, t, hk).v : kv0.v + int64_t(t) * p.v_row_stride;
-    });
+    uint16_t* dst = sV + slot * kBlockN * smem_stride(kDV);
+    if constexpr (kPaged)
+      load_tile<kInDtype, kBlockN, kDV, kThreads>(dst, p.v, p.dv, [&](int i) -> int64_t {
+        const int t = n * kBlockN + i;
+        return t < s.seqlen_k ? kv_offset(p, s, b, t, hk).v : -1;
+      });
+    else
+      load_rows_strided<kInDtype, kBlockN, kDV, kThreads>(dst, p.v, kv0.v + int64_t(n) * kBlockN * p.v_row_stride,
+                                                          p.v_row_stride, s.seqlen_k - n * kBlockN, p.dv);
   };
 
   // ---- this thread's rows: (mi, hf) -> tile row warp*16*kMT + mi*16 + g + 8*hf
@@ -135,6 +145,11 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   const float scale = score_scale(p, b, hk);
   const float scale_log2 = scale * kLog2e;
   const float softcap = p.softcap;
+  // Scores are kept as q.k; log2 units are score * mult, folded into the
+  // exp2's FFMA. Softcap, or a scale <= 0 (whose max is not q.k's max),
+  // transforms the scores to log2 units first (mult = 1).
+  const bool prescale = kSoftcap || !(scale_log2 > 0.f);
+  const float mult = prescale ? 1.f : scale_log2;
 
   float o[kMT][kVT][4];
   float m_run[kMT][2], l_run[kMT][2];
@@ -149,31 +164,42 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   // One key block: S = Q K^T (+ QV V^T), scale / softcap / mask, online
   // softmax, O += P V. `after_scores` runs between the S GEMM and the
   // softmax (the single-stage pipeline syncs and issues a load there).
-  auto process_block = [&](int n, const uint16_t* kb, const uint16_t* vb, auto&& after_scores) {
+  auto process_block = [&](int n, uint32_t kb, uint32_t vb, auto&& after_scores) {
     float sacc[kMT][kNT][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
       for (int nt = 0; nt < kNT; ++nt) sacc[mi][nt][0] = sacc[mi][nt][1] = sacc[mi][nt][2] = sacc[mi][nt][3] = 0.f;
-    if constexpr (!kOnlyQv) gemm_abt<kMma, kD, kMT, kNT>(sQ + warp_row0 * smem_stride(kD), kb, sacc, lane);
-    if constexpr (kQv) gemm_abt<kMma, kDV, kMT, kNT>(sQV + warp_row0 * smem_stride(kDV), vb, sacc, lane);
+    if constexpr (!kOnlyQv) gemm_abt<kMma, kD, kMT, kNT>(smem_addr(sQ + warp_row0 * smem_stride(kD)), kb, sacc, lane);
+    if constexpr (kQv) gemm_abt<kMma, kDV, kMT, kNT>(smem_addr(sQV + warp_row0 * smem_stride(kDV)), vb, sacc, lane);
 
-    // Scores in log2 units; masked keys -inf (only boundary blocks test).
+    // (Uniform branches: the transform is rare, only boundary blocks mask.)
+    if (prescale) {
+#pragma unroll
+      for (int mi = 0; mi < kMT; ++mi)
+#pragma unroll
+        for (int nt = 0; nt < kNT; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const float x = sacc[mi][nt][e];
+            sacc[mi][nt][e] = kSoftcap ? apply_softcap(x * scale, softcap) * kLog2e : x * scale_log2;
+          }
+    }
     const bool full = n * kBlockN >= full_begin && (n + 1) * kBlockN <= full_end;
+    if (!full) {
 #pragma unroll
-    for (int mi = 0; mi < kMT; ++mi)
+      for (int mi = 0; mi < kMT; ++mi)
 #pragma unroll
-      for (int nt = 0; nt < kNT; ++nt)
+        for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          float x = sacc[mi][nt][e];
-          x = kSoftcap ? apply_softcap(x * scale, softcap) * kLog2e : x * scale_log2;
-          if (!full && !key_visible(row_keys[mi][e / 2], n * kBlockN + nt * 8 + 2 * t4 + (e & 1))) x = neg_inf();
-          sacc[mi][nt][e] = x;
-        }
+          for (int e = 0; e < 4; ++e)
+            if (!key_visible(row_keys[mi][e / 2], n * kBlockN + nt * 8 + 2 * t4 + (e & 1))) sacc[mi][nt][e] = neg_inf();
+    }
     after_scores();
 
-    // Online softmax: rescale the running sum and output by exp2(m_old - m_new).
+    // Online softmax: the running sum and output scale by alpha =
+    // exp2(m_old - m_new); the output only when some row of the warp got a
+    // new max (alpha = 1 for all others).
     uint32_t pa[kMT][kNT / 2][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi) {
@@ -185,23 +211,26 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
         mx = quad_max(mx);
         const float m_new = fmaxf(m_run[mi][hf], mx);
         const float m_use = m_new == neg_inf() ? 0.f : m_new;  // a row with no key yet: avoid inf - inf
-        const float alpha = fast_exp2(m_run[mi][hf] - m_use);
+        const float m_log2 = m_use * mult;
+        const float alpha = fast_exp2(m_run[mi][hf] * mult - m_log2);
+        if (__any_sync(0xffffffffu, m_new > m_run[mi][hf])) {
+#pragma unroll
+          for (int vt = 0; vt < kVT; ++vt) {
+            o[mi][vt][2 * hf] *= alpha;
+            o[mi][vt][2 * hf + 1] *= alpha;
+          }
+        }
         m_run[mi][hf] = m_new;
         float sum = 0.f;
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
           for (int e = 2 * hf; e < 2 * hf + 2; ++e) {
-            const float pe = fast_exp2(sacc[mi][nt][e] - m_use);
+            const float pe = fast_exp2(fmaf(sacc[mi][nt][e], mult, -m_log2));
             sacc[mi][nt][e] = pe;
             sum += pe;
           }
         l_run[mi][hf] = l_run[mi][hf] * alpha + sum;
-#pragma unroll
-        for (int vt = 0; vt < kVT; ++vt) {
-          o[mi][vt][2 * hf] *= alpha;
-          o[mi][vt][2 * hf + 1] *= alpha;
-        }
       }
 #pragma unroll
       for (int kk = 0; kk < kNT / 2; ++kk) {
@@ -230,7 +259,8 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
       cp_async_commit();
       cp_async_wait<1>();  // all but the newest group: block n landed
       __syncthreads();
-      process_block(n, sK + slot * kBlockN * smem_stride(kD), sV + slot * kBlockN * smem_stride(kDV), [] {});
+      process_block(n, smem_addr(sK + slot * kBlockN * smem_stride(kD)), smem_addr(sV + slot * kBlockN * smem_stride(kDV)),
+                    [] {});
       __syncthreads();  // every warp is done with this slot before it is refilled
       slot ^= 1;
     }
@@ -249,7 +279,7 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
         load_v(n, 0);
         cp_async_commit();
       }
-      process_block(n, sK, sV, [&] {
+      process_block(n, smem_addr(sK), smem_addr(sV), [&] {
         cp_async_wait<0>();
         __syncthreads();  // V[n] landed; every warp is done with K[n]
         if (n > n_begin) {
@@ -278,7 +308,7 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
       const int pi = row0 + warp_row0 + mi * 16 + g + 8 * hf;
       if (pi >= rows_total) continue;
       const int r = q_row(pi), hh = q_head(pi);
-      const float m = m_run[mi][hf] * kLn2;
+      const float m = m_run[mi][hf] * mult * kLn2;
       const float sink = (kSinks && !kSplit) ? sink_logit(p, hh) : neg_inf();  // split: combine adds it
       const RowFinal f = finish_row(m, l, sink);
       const float os = f.out_scale * vscale;

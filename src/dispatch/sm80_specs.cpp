@@ -55,16 +55,26 @@ int sm80_default_smem(int arch) {
   return 99 * 1024;
 }
 
-Sm80Tile sm80_choose_tile(int d_pad, int dv_pad, bool has_qv, int smem_limit) {
+Sm80Tile sm80_choose_tile(int d_pad, int dv_pad, bool has_qv, int smem_limit, int arch, bool softcap) {
   const int dmax = std::max(d_pad, dv_pad);
   // Preferred first; a warp holds 16 rows per m-tile, at most 2 m-tiles
-  // (register budget: O is 16 x dv fp32 per m-tile).
-  // (Checked with ptxas for sm_80 and sm_90: no spills; d > 128 with 64-key
-  // blocks spills on sm_90, so those take 32-key blocks.)
+  // (register budget: O is 16 x dv fp32 per m-tile). Two m-tiles a warp
+  // halve the K / V fragment reads per MMA, and 4-warp CTAs of <= 255
+  // registers run two to an SM. The first choice of each size is the
+  // largest that ptxas fits in 255 registers without spilling (checked
+  // for sm_80 and sm_90, every feature): qv's extra GEMM and softcap take
+  // smaller tiles, and sm_8x fits 32-key blocks at d = 128.
   std::vector<Sm80Tile> order;
-  if (dmax <= 64) order = {{128, 64, 4}, {64, 64, 4}, {64, 32, 4}};
-  else if (dmax <= 128) order = {{128, 64, 8}, {64, 64, 4}, {64, 32, 4}};
-  else order = {{128, 32, 8}, {64, 32, 4}};
+  if (dmax <= 64) {
+    if (!has_qv && !softcap) order.push_back({128, 128, 4});
+    order.insert(order.end(), {{128, 64, 4}, {64, 64, 4}, {64, 32, 4}});
+  } else if (dmax <= 128) {
+    if (has_qv) order.push_back({128, 64, 8});
+    else if (arch >= 90) order.push_back({128, 64, 4});
+    order.insert(order.end(), {{128, 32, 4}, {64, 64, 4}, {64, 32, 4}});
+  } else {
+    order = {{128, 64, 8}, {128, 32, 8}, {64, 64, 4}, {64, 32, 4}};
+  }
   // One K/V buffer: measured on an H100, the double-buffered pipeline
   // (stages = 2, available through FA3JIT_SM80_TILE) was no faster and
   // spills for d = 224 and for qv.
@@ -97,7 +107,7 @@ Sm80KernelKey sm80_key_for(const Plan& plan, const DeviceInfo& dev) {
   key.qv = p.qv != nullptr && !key.only_qv;
   key.split = p.num_splits > 1;
   key.pack_gqa = p.pack_gqa != 0 && p.h != p.h_k;
-  key.tile = sm80_choose_tile(key.d, key.dv, key.qv || key.only_qv, dev.smem_per_block);
+  key.tile = sm80_choose_tile(key.d, key.dv, key.qv || key.only_qv, dev.smem_per_block, key.arch, key.softcap);
   return key;
 }
 
@@ -127,7 +137,7 @@ std::vector<jit::KernelSpec> sm80_warmup_specs(int arch) {
   const int smem = sm80_default_smem(arch);
   auto add = [&](Sm80KernelKey key) {
     key.arch = arch;
-    key.tile = sm80_choose_tile(key.d, key.dv, key.qv || key.only_qv, smem);
+    key.tile = sm80_choose_tile(key.d, key.dv, key.qv || key.only_qv, smem, key.arch, key.softcap);
     if (key.tile.block_m > 0) specs.push_back(sm80_fwd_spec(key));
   };
   for (DType dt : {DType::bf16, DType::f16}) {

@@ -43,8 +43,9 @@ int sm80_padded_dim(int d);
 // (warmup): 163 KiB on sm_80/87, 227 KiB on sm_90/100, else 99 KiB.
 int sm80_default_smem(int arch);
 // The tile for padded head dims that fits in smem_limit bytes; block_m = 0
-// when none fits.
-Sm80Tile sm80_choose_tile(int d_pad, int dv_pad, bool has_qv, int smem_limit);
+// when none fits. arch (sm_XY as XY) and softcap matter for the register
+// budget (the largest tiles spill on sm_8x or with softcap).
+Sm80Tile sm80_choose_tile(int d_pad, int dv_pad, bool has_qv, int smem_limit, int arch = 90, bool softcap = false);
 // Bytes of dynamic shared memory of a key's kernel.
 int sm80_smem_bytes(const Sm80KernelKey& key);
 

@@ -55,14 +55,27 @@ TEST(Sm80Keys, PadsHeadDimsToMultiplesOf32) {
 TEST(Sm80Keys, TilesFitTheSharedMemory) {
   for (int d : {32, 64, 96, 128, 160, 192, 224, 256})
     for (int smem : {99 * 1024, 163 * 1024, 227 * 1024})
-      for (bool qv : {false, true}) {
-        const Sm80Tile t = sm80_choose_tile(d, d, qv, smem);
-        ASSERT_GT(t.block_m, 0) << "d " << d << " smem " << smem << " qv " << qv;
+      for (int arch : {80, 90})
+      for (int extra = 0; extra < 4; ++extra) {
+        const bool qv = extra & 1, softcap = extra & 2;
+        const Sm80Tile t = sm80_choose_tile(d, d, qv, smem, arch, softcap);
+        ASSERT_GT(t.block_m, 0) << "d " << d << " smem " << smem << " qv " << qv << " arch " << arch;
         EXPECT_LE(k::fwd_smem_bytes(d, d, t.block_m, t.block_n, qv, t.stages), smem);
         EXPECT_TRUE(t.stages == 1 || t.stages == 2);
         EXPECT_EQ(t.block_m % (16 * t.warps), 0);
         EXPECT_LE(t.block_m / (16 * t.warps), 2) << "at most 2 m16 tiles per warp (registers)";
       }
+  // Two m16 tiles a warp at d <= 128 (K / V fragments feed two MMAs).
+  const Sm80Tile d64 = sm80_choose_tile(64, 64, false, 227 * 1024);
+  EXPECT_EQ(d64.block_m / (16 * d64.warps), 2);
+  EXPECT_EQ(d64.block_n, 128);
+  const Sm80Tile d128 = sm80_choose_tile(128, 128, false, 227 * 1024);
+  EXPECT_EQ(d128.block_m / (16 * d128.warps), 2);
+  EXPECT_EQ(d128.block_n, 64);
+  // Register-bound choices: sm_8x at d = 128, softcap / qv at d = 64.
+  EXPECT_EQ(sm80_choose_tile(128, 128, false, 163 * 1024, 80).block_n, 32);
+  EXPECT_EQ(sm80_choose_tile(64, 64, false, 227 * 1024, 90, true).block_n, 64);
+  EXPECT_EQ(sm80_choose_tile(64, 64, true, 227 * 1024).block_n, 64);
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 227 * 1024).block_m, 128);
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 99 * 1024).block_m, 128);
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 80 * 1024).block_m, 64);
@@ -182,7 +195,7 @@ std::vector<Sm80KernelKey> representative_keys(int arch) {
     key.dv = dv;
     key.mask = mask;
     tweak(key);
-    key.tile = sm80_choose_tile(d, dv, key.qv || key.only_qv, sm80_default_smem(arch));
+    key.tile = sm80_choose_tile(d, dv, key.qv || key.only_qv, sm80_default_smem(arch), arch, key.softcap);
     keys.push_back(key);
   };
   auto none = [](Sm80KernelKey&) {};
