@@ -122,7 +122,7 @@ bool sm90_preferred(const Plan& plan, const DeviceInfo& dev) {
 }
 
 int sm90_plan_block_n(const Plan& plan) {
-  return sm90_block_n(sm90_instance_dim(plan.params.d), sm90_instance_dim(plan.params.dv));
+  return sm90_key_for(plan).block_n;
 }
 
 void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {

@@ -54,16 +54,17 @@ int sm90_instance_dim(int d) {
 
 bool sm90_full_speed_dims(int d, int dv) { return d == dv && sm90_instance_dim(d) == d; }
 
-int sm90_block_n(int d, int dv) {
-  // Registers per consumer thread: O is dv / 2 floats, S block_n / 2; and
-  // the 2-stage K/V ring plus Q must fit in 227 KiB.
+int sm90_block_n(int d, int dv, bool masked, bool paged) {
+  // Registers per consumer thread: O is dv / 2 floats, S block_n / 2 and P
+  // block_n / 4 live together; the 2-stage K/V ring plus Q fit in 227 KiB.
   const int m = std::max(d, dv);
-  if (m <= 128) return 128;
-  if (m <= 192) return 112;
+  if (m <= 64) return paged ? 128 : 192;
+  if (m <= 128) return paged || !masked ? 128 : 160;
+  if (m <= 192) return paged ? 64 : 112;
   return 64;  // 80 spills with the intra-warpgroup overlap (S, P and O live together)
 }
 
-bool sm90_default_pingpong(int d, int dv) { return d <= 128 && dv <= 128; }
+bool sm90_default_pingpong(int d, int dv) { return d <= 96 && dv <= 96; }
 
 int sm90_smem_bytes(const Sm90KernelKey& key) {
   return k::smem_layout(key.d, key.dv, key.block_n, key.stages).total;
@@ -80,7 +81,10 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.dtype = plan.in_dtype;
   key.d = sm90_instance_dim(p.d);
   key.dv = sm90_instance_dim(p.dv);
-  key.block_n = sm90_block_n(key.d, key.dv);
+  const bool local = p.window_left >= 0 || (!p.is_causal && p.window_right >= 0) || p.attention_chunk > 0;
+  key.mask = local ? k::kMaskLocal : (p.is_causal ? k::kMaskCausal : k::kMaskNone);
+  key.paged = p.page_table != nullptr;
+  key.block_n = sm90_block_n(key.d, key.dv, key.mask != k::kMaskNone, key.paged);
   // FA3JIT_SM90_BLOCK_N replaces the key block (tuning on a new GPU): one of
   // the wgmma widths the kernel is built with that is a multiple of 16.
   if (const char* text = std::getenv("FA3JIT_SM90_BLOCK_N"); text && *text) {
@@ -93,9 +97,6 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
                                                        "160, 176, 192; got '") + text + "'");
     key.block_n = int(n);
   }
-  const bool local = p.window_left >= 0 || (!p.is_causal && p.window_right >= 0) || p.attention_chunk > 0;
-  key.mask = local ? k::kMaskLocal : (p.is_causal ? k::kMaskCausal : k::kMaskNone);
-  key.paged = p.page_table != nullptr;
   key.varlen = p.cu_seqlens_q != nullptr || p.cu_seqlens_k != nullptr || p.seqused_q != nullptr ||
                p.seqused_k != nullptr;
   key.softcap = p.softcap > 0.f;
@@ -134,16 +135,16 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         Sm90KernelKey key;
         key.dtype = dt;
         key.d = key.dv = d;
-        key.block_n = sm90_block_n(d, d);
-        key.pingpong = sm90_default_pingpong(d, d);
         key.mask = mask;
+        key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false);
+        key.pingpong = sm90_default_pingpong(d, d);
         specs.push_back(sm90_fwd_spec(key));
       }
     for (int d : {64, 128}) {  // decode on a paged cache: GQA packed, causal
       Sm90KernelKey key;
       key.dtype = dt;
       key.d = key.dv = d;
-      key.block_n = sm90_block_n(d, d);
+      key.block_n = sm90_block_n(d, d, true, true);
       key.pingpong = sm90_default_pingpong(d, d);
       key.mask = k::kMaskCausal;
       key.paged = true;
@@ -170,9 +171,9 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
         Sm90KernelKey key;
         key.dtype = dt;
         key.d = key.dv = sm90_instance_dim(dim);
-        key.block_n = sm90_block_n(key.d, key.dv);
-        key.pingpong = sm90_default_pingpong(key.d, key.dv);
         key.mask = mask;
+        key.block_n = sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false);
+        key.pingpong = sm90_default_pingpong(key.d, key.dv);
         specs.push_back(sm90_fwd_spec(key));
       }
     }

@@ -186,7 +186,15 @@ std::vector<Case> all_cases() {
     nokeys.seqlens_k = {0, 0};
     add("all_keys_empty", nokeys);
   }
-  // paged KV (page size a multiple of the 128-key block for d <= 128)
+  // paged KV (page size a multiple of the key block: 128 for d <= 128, else 64)
+  {
+    ProblemConfig c;
+    c.page_size = 64;
+    c.d = c.dv = 192;
+    c.causal = true;
+    c.max_len = 300;
+    add("paged64_d192", c);
+  }
   for (int ps : {128, 256}) {
     ProblemConfig c;
     c.page_size = ps;

@@ -40,7 +40,7 @@ detail::Sm90KernelKey key(DType dt, int d, int mask, bool paged = false, bool so
   x.dtype = dt;
   x.d = d;
   x.dv = dv ? dv : d;
-  x.block_n = detail::sm90_block_n(x.d, x.dv);
+  x.block_n = detail::sm90_block_n(x.d, x.dv, mask != k::kMaskNone, paged);
   x.mask = mask;
   x.paged = paged;
   x.softcap = softcap;
@@ -78,9 +78,15 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
 TEST(Sm90Specs, EveryTileFitsInSharedMemory) {
   for (int d : {64, 96, 128, 192, 256})
     for (int dv : {64, 96, 128, 192, 256}) {
-      const detail::Sm90KernelKey x = key(DType::bf16, d, 0, false, false, false, false, dv);
-      EXPECT_LE(detail::sm90_smem_bytes(x), 232448) << x.describe();
-      EXPECT_EQ(x.block_n % 16, 0) << x.describe();
+      for (int mask : {k::kMaskNone, k::kMaskCausal})
+        for (bool paged : {false, true}) {
+          const detail::Sm90KernelKey x = key(DType::bf16, d, mask, paged, false, false, false, dv);
+          EXPECT_LE(detail::sm90_smem_bytes(x), 232448) << x.describe();
+          EXPECT_EQ(x.block_n % 16, 0) << x.describe();
+          if (paged) {
+            EXPECT_EQ(256 % x.block_n, 0) << x.describe() << ": pages of 256 must be usable";
+          }
+        }
     }
 }
 
@@ -118,7 +124,7 @@ TEST(Sm90Specs, KeyOfAPlan) {
   EXPECT_EQ(x.mask, k::kMaskLocal);
   EXPECT_TRUE(x.softcap && x.sinks && x.pack_gqa && x.varlen);
   EXPECT_FALSE(x.paged);
-  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 128, 2, 2, 2, 62>"), std::string::npos)
+  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 160, 2, 2, 2, 62>"), std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;
 }
 
@@ -207,7 +213,7 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   f.dtypes = {DType::bf16};
   const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
   ASSERT_EQ(some.size(), 2u);
-  EXPECT_NE(some[1].kernel_name.find("<128, 128, 128, 2, 2, 1, 48>"), std::string::npos) << some[1].kernel_name;
+  EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, 32>"), std::string::npos) << some[1].kernel_name;
 }
 
 }  // namespace
