@@ -53,8 +53,8 @@ __device__ __forceinline__ void pingpong_end(int cw) {
   if (kOn) named_arrive(3 + (cw ^ 1), 256);
 }
 
-template <int kD, int kDV, int kBlockN, int kStages, int kInDtype, int kMask, int kFlags>
-__device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV, kBlockN, kStages>& sm, int cw, int group) {
+template <int kD, int kDV, int kBlockN, int kStages, int kInDtype, int kMask, int kFlags, class S>
+__device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw, int group) {
   constexpr bool kSoftcap = kFlags & kFlagSoftcap, kSinks = kFlags & kFlagSinks, kPack = kFlags & kFlagPackGqa;
   constexpr int kNS = kBlockN / 2;  // S accumulators per thread
   constexpr int kNO = kDV / 2;      // O accumulators per thread
@@ -66,7 +66,6 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
   const int wg_row0 = cw * 64;
   const TileGrid grid = tile_grid(p, kPack, group);
   const MaskSpec ms = mask_spec(p);
-  const uint32_t q_addr = smem_addr(sm.q()) + wg_row0 * 128;
   const float softcap = p.softcap;
   int kv_it = 0, tcount = 0;
   pingpong_start<kPingpong>(cw);
@@ -78,6 +77,8 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
     if (!x.valid) continue;
     const int row0 = x.m_block * kBlockM;
     const int head_base = kPack ? x.hk * grid.hpack : x.head;
+    const int qs = tcount % S::kQBuffers;  // this tile's Q buffer
+    const uint32_t q_addr = smem_addr(sm.q(qs)) + wg_row0 * 128;
     int pi[2];
     KeyRange rk[2];
 #pragma unroll
@@ -182,7 +183,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
     // that P V is still on the tensor cores (intra-warpgroup overlap), and
     // the two consumer warpgroups take turns issuing their MMAs (pingpong),
     // so one's softmax runs under the other's MMAs.
-    mbar_wait(sm.q_full(), tcount & 1);
+    mbar_wait(sm.q_full(qs), (tcount / S::kQBuffers) & 1);
     if (x.n_end > x.n_begin) {
       int st = kv_it % kStages;
       uint32_t ph = (kv_it / kStages) & 1;
@@ -234,7 +235,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const Smem<kD, kDV,
       release(sm.v_empty(st));
       ++kv_it;
     }
-    release(sm.q_empty());  // every MMA reading this Q is done
+    release(sm.q_empty(qs));  // every MMA reading this Q is done
 
     // ---- epilogue: normalize, write out and LSE for the rows of this sequence
 #pragma unroll

@@ -14,11 +14,14 @@ __global__ void __launch_bounds__(kThreads, 1)
     fwd_kernel(const __grid_constant__ AttnParams p, const __grid_constant__ TmaDesc tq,
                const __grid_constant__ TmaDesc tk, const __grid_constant__ TmaDesc tv, int group) {
   extern __shared__ __align__(1024) uint8_t smem_raw[];
-  const Smem<kD, kDV, kBlockN, kStages> sm(smem_raw);
+  constexpr int kQStages = (kFlags & kFlagQDouble) ? 2 : 1;
+  const Smem<kD, kDV, kBlockN, kStages, kQStages> sm(smem_raw);
   constexpr uint32_t kConsumerWarps = 4 * kConsumerWarpgroups;
   if (threadIdx.x == 0) {
-    mbar_init(sm.q_full(), 1);
-    mbar_init(sm.q_empty(), kConsumerWarps);
+    for (int i = 0; i < kQStages; ++i) {
+      mbar_init(sm.q_full(i), 1);
+      mbar_init(sm.q_empty(i), kConsumerWarps);
+    }
     for (int s = 0; s < kStages; ++s) {
       mbar_init(sm.k_full(s), 1);
       mbar_init(sm.k_empty(s), kConsumerWarps);

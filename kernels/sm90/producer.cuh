@@ -9,10 +9,9 @@
 
 namespace fa3jit_k::sm90 {
 
-template <int kD, int kDV, int kBlockN, int kStages, int kMask, int kFlags>
+template <int kD, int kDV, int kBlockN, int kStages, int kMask, int kFlags, class S>
 __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, const TmaDesc* tk, const TmaDesc* tv,
-                                        const Smem<kD, kDV, kBlockN, kStages>& sm, int group) {
-  using S = Smem<kD, kDV, kBlockN, kStages>;
+                                        const S& sm, int group) {
   constexpr bool kPaged = kFlags & kFlagPaged, kPack = kFlags & kFlagPackGqa;
   const TileGrid g = tile_grid(p, kPack, group);
   const bool k_is_4d = !kPaged && !p.cu_seqlens_k;
@@ -23,14 +22,15 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
     const Tile x = tile_at<kBlockN, kMask>(p, g, t);
     if (!x.valid) continue;
     // Q: packed rows are (q row, head) pairs, the box (64, hpack, 128 / hpack)
-    mbar_wait(sm.q_empty(), (tcount & 1) ^ 1);
-    mbar_arrive_expect_tx(sm.q_full(), S::kQBytes);
+    const int qs = tcount % S::kQBuffers;
+    mbar_wait(sm.q_empty(qs), ((tcount / S::kQBuffers) & 1) ^ 1);
+    mbar_arrive_expect_tx(sm.q_full(qs), S::kQBytes);
     const int q_row = x.s.q_start + x.m_block * kBlockM / g.hpack;
     const int q_head = kPack ? x.hk * g.hpack : x.head;
     const int q_batch = p.cu_seqlens_q ? 0 : x.b;
 #pragma unroll
     for (int c = 0; c < padded_cols(kD) / 64; ++c)
-      tma_load_4d(sm.q() + c * kBlockM * 128, tq, c * 64, q_head, q_row, q_batch, sm.q_full());
+      tma_load_4d(sm.q(qs) + c * kBlockM * 128, tq, c * 64, q_head, q_row, q_batch, sm.q_full(qs));
 
     for (int n = x.n_end - 1; n >= x.n_begin; --n) {
       const int st = kv_it % kStages;

@@ -5,9 +5,10 @@
 
 namespace fa3jit_k::sm90 {
 
-template <int kD, int kDV, int kBlockN, int kStages>
+template <int kD, int kDV, int kBlockN, int kStages, int kQStages>
 struct Smem {
-  static constexpr SmemLayout kLayout = smem_layout(kD, kDV, kBlockN, kStages);
+  static constexpr int kQBuffers = kQStages;
+  static constexpr SmemLayout kLayout = smem_layout(kD, kDV, kBlockN, kStages, kQStages);
   static constexpr int kQBytes = kBlockM * padded_cols(kD) * 2;
   static constexpr int kKBytes = kBlockN * padded_cols(kD) * 2;  // one stage
   static constexpr int kVBytes = kBlockN * padded_cols(kDV) * 2;
@@ -19,16 +20,16 @@ struct Smem {
     const uint32_t a = static_cast<uint32_t>(__cvta_generic_to_shared(raw));
     base = raw + ((1024 - (a & 1023)) & 1023);
   }
-  __device__ uint8_t* q() const { return base + kLayout.q; }
+  __device__ uint8_t* q(int i) const { return base + kLayout.q + i * kQBytes; }
   __device__ uint8_t* k(int stage) const { return base + kLayout.k + stage * kKBytes; }
   __device__ uint8_t* v(int stage) const { return base + kLayout.v + stage * kVBytes; }
   __device__ uint64_t* bar(int i) const { return reinterpret_cast<uint64_t*>(base + kLayout.bars) + i; }
-  __device__ uint64_t* q_full() const { return bar(0); }
-  __device__ uint64_t* q_empty() const { return bar(1); }
-  __device__ uint64_t* k_full(int s) const { return bar(2 + s); }
-  __device__ uint64_t* k_empty(int s) const { return bar(2 + kStages + s); }
-  __device__ uint64_t* v_full(int s) const { return bar(2 + 2 * kStages + s); }
-  __device__ uint64_t* v_empty(int s) const { return bar(2 + 3 * kStages + s); }
+  __device__ uint64_t* q_full(int i) const { return bar(i); }
+  __device__ uint64_t* q_empty(int i) const { return bar(kQStages + i); }
+  __device__ uint64_t* k_full(int s) const { return bar(2 * kQStages + s); }
+  __device__ uint64_t* k_empty(int s) const { return bar(2 * kQStages + kStages + s); }
+  __device__ uint64_t* v_full(int s) const { return bar(2 * kQStages + 2 * kStages + s); }
+  __device__ uint64_t* v_empty(int s) const { return bar(2 * kQStages + 3 * kStages + s); }
 };
 
 }  // namespace fa3jit_k::sm90

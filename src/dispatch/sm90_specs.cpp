@@ -28,6 +28,7 @@ int flags_of(const Sm90KernelKey& key) {
   if (key.pack_gqa) f |= k::kFlagPackGqa;
   if (key.pingpong) f |= k::kFlagPingpong;
   if (key.scale_positive) f |= k::kFlagScalePositive;
+  if (key.q_stages == 2) f |= k::kFlagQDouble;
   return f;
 }
 
@@ -42,7 +43,8 @@ std::string Sm90KernelKey::describe() const {
   if (sinks) s += " sinks";
   if (pack_gqa) s += " pack_gqa";
   if (pingpong) s += " pingpong";
-  s += " tile " + std::to_string(k::kBlockM) + "x" + std::to_string(block_n) + " s" + std::to_string(stages);
+  s += " tile " + std::to_string(k::kBlockM) + "x" + std::to_string(block_n) + " s" + std::to_string(stages) + " q" +
+       std::to_string(q_stages);
   return s;
 }
 
@@ -66,8 +68,12 @@ int sm90_block_n(int d, int dv, bool masked, bool paged) {
 
 bool sm90_default_pingpong(int d, int dv) { return d <= 96 && dv <= 96; }
 
+int sm90_q_stages(int d, int dv, int block_n, int stages) {
+  return k::smem_layout(d, dv, block_n, stages, 2).total <= 232448 ? 2 : 1;
+}
+
 int sm90_smem_bytes(const Sm90KernelKey& key) {
-  return k::smem_layout(key.d, key.dv, key.block_n, key.stages).total;
+  return k::smem_layout(key.d, key.dv, key.block_n, key.stages, key.q_stages).total;
 }
 
 bool sm90_can_pack(int h, int h_k) {
@@ -111,6 +117,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_PINGPONG must be 0 or 1; got '" + t + "'");
     key.pingpong = t == "1";
   }
+  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages);
   return key;
 }
 
@@ -138,6 +145,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         key.mask = mask;
         key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false);
         key.pingpong = sm90_default_pingpong(d, d);
+        key.q_stages = sm90_q_stages(d, d, key.block_n, key.stages);
         specs.push_back(sm90_fwd_spec(key));
       }
     for (int d : {64, 128}) {  // decode on a paged cache: GQA packed, causal
@@ -149,6 +157,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
       key.mask = k::kMaskCausal;
       key.paged = true;
       key.pack_gqa = true;
+      key.q_stages = sm90_q_stages(d, d, key.block_n, key.stages);
       specs.push_back(sm90_fwd_spec(key));
     }
   }
@@ -174,6 +183,7 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
         key.mask = mask;
         key.block_n = sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false);
         key.pingpong = sm90_default_pingpong(key.d, key.dv);
+        key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages);
         specs.push_back(sm90_fwd_spec(key));
       }
     }

@@ -25,6 +25,7 @@ struct Sm90KernelKey {
   bool pack_gqa = false;
   bool pingpong = true;       // consumer warpgroups alternate their MMAs (default: d, dv <= 128)
   bool scale_positive = true; // softmax_scale > 0, no descale: the scale folds into exp2
+  int q_stages = 1;           // 2: the next tile's Q loads during this one (where smem allows)
   // e.g. "sm90 fwd sm_90a bfloat16 d128/dv128 causal paged tile 128x128 s2"
   std::string describe() const;
 };
@@ -43,6 +44,8 @@ int sm90_block_n(int d, int dv, bool masked, bool paged);
 // 96 (measured on an H100: +6% at d64; at d128 and d256 the overlap inside
 // a warpgroup alone was 1-3% faster).
 bool sm90_default_pingpong(int d, int dv);
+// Q buffers of an instance: 2 where they fit in 227 KiB with the K/V ring.
+int sm90_q_stages(int d, int dv, int block_n, int stages);
 // Bytes of dynamic shared memory of a key's kernel.
 int sm90_smem_bytes(const Sm90KernelKey& key);
 

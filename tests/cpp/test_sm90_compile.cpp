@@ -47,6 +47,7 @@ detail::Sm90KernelKey key(DType dt, int d, int mask, bool paged = false, bool so
   x.sinks = sinks;
   x.pack_gqa = pack;
   x.pingpong = detail::sm90_default_pingpong(x.d, x.dv);
+  x.q_stages = detail::sm90_q_stages(x.d, x.dv, x.block_n, x.stages);
   return x;
 }
 
@@ -124,7 +125,9 @@ TEST(Sm90Specs, KeyOfAPlan) {
   EXPECT_EQ(x.mask, k::kMaskLocal);
   EXPECT_TRUE(x.softcap && x.sinks && x.pack_gqa && x.varlen);
   EXPECT_FALSE(x.paged);
-  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 160, 2, 2, 2, 62>"), std::string::npos)
+  EXPECT_EQ(x.q_stages, 2);  // d96 (128 columns) with 160-key blocks: two Q tiles fit
+  EXPECT_EQ(detail::sm90_q_stages(256, 256, 64, 2), 1);
+  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 160, 2, 2, 2, 126>"), std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;
 }
 
@@ -213,7 +216,7 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   f.dtypes = {DType::bf16};
   const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
   ASSERT_EQ(some.size(), 2u);
-  EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, 32>"), std::string::npos) << some[1].kernel_name;
+  EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, 96>"), std::string::npos) << some[1].kernel_name;
 }
 
 }  // namespace
