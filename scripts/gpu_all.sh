@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Every GPU check in one call (the device machine has ~16 cores, no
+# internet, no GoogleTest: carry build/deps): build the C++ tests, the
+# command and the Python extension; run ALL C++ tests (the GPU ones run
+# there) and the Python tests (torch / cupy on the GPU); then the prefill
+# benchmark of the sm80 and sm90 paths beside SDPA's FA2 and cuDNN.
+#   scripts/gpu_all.sh [steps]   steps: build test python bench (default: all)
+set -u -o pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${OUT:-/tmp/fa3jit_gpu_all}
+BUILD=$ROOT/build/gpu-all
+STEPS=${*:-build test python bench}
+mkdir -p "$OUT"
+export FA3JIT_CACHE_DIR=${FA3JIT_CACHE_DIR:-$BUILD/jit-cache}
+has() { [[ " $STEPS " == *" $1 "* ]]; }
+status=0
+summary=()
+
+if has build; then
+  gtest_args=()
+  [ -d "$ROOT/build/deps/gtest" ] && gtest_args=(-DGTest_DIR="$ROOT/build/deps/gtest/lib/x86_64-linux-gnu/cmake/GTest")
+  {
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${gtest_args[@]}" &&
+      ninja -C "$BUILD" -j16 fa3jit_tests fa3jit_cli &&
+      cmake -S "$ROOT" -B "$BUILD-py" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSKBUILD=ON -DFA3JIT_BUILD_TESTS=OFF \
+        -DFA3JIT_BUILD_TOOLS=OFF -DPython_EXECUTABLE="$(command -v python3)" &&
+      ninja -C "$BUILD-py" -j16 _fa3jit
+  } >"$OUT/build.log" 2>&1 || { echo "BUILD FAILED"; tail -40 "$OUT/build.log"; exit 1; }
+  echo "build ok"
+fi
+
+if has test; then
+  FA3JIT_FA3JIT_BIN="$BUILD/fa3jit" "$BUILD/fa3jit_tests" --gtest_brief=1 >"$OUT/cpp_tests.log" 2>&1 || status=1
+  grep -E "Failure|FAILED|error:" "$OUT/cpp_tests.log" | head -40
+  summary+=("C++: $(grep -E '^\[  PASSED|^\[  FAILED|^\[  SKIPPED|tests from .* ran' "$OUT/cpp_tests.log" | tr '\n' ' ')")
+fi
+
+if has python; then
+  PYTHONPATH="$BUILD-py/python_pkg" python3 -m pytest -q -rs "$ROOT/tests/python" >"$OUT/py_tests.log" 2>&1 || status=1
+  grep -E "FAILED|Error|passed|failed" "$OUT/py_tests.log" | tail -25
+  summary+=("Python: $(tail -1 "$OUT/py_tests.log")")
+fi
+
+if has bench; then
+  for path in sm80 sm90; do
+    "$BUILD/fa3jit" bench --device cuda --path $path --json "$OUT/bench_$path.json" >"$OUT/bench_$path.log" 2>&1 || status=1
+  done
+  PYTHONUNBUFFERED=1 python3 "$ROOT/bench/sdpa_compare.py" --fa3jit-json "$OUT/bench_sm90.json" --json "$OUT/sdpa.json" \
+    >"$OUT/sdpa.log" 2>&1 || status=1
+  python3 "$ROOT/bench/side_by_side.py" --sdpa "$OUT/sdpa.json" sm80="$OUT/bench_sm80.json" sm90="$OUT/bench_sm90.json" |
+    tee "$OUT/side_by_side.txt"
+fi
+printf '%s\n' "${summary[@]}"
+exit $status
