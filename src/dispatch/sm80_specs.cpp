@@ -73,14 +73,22 @@ Sm80Tile sm80_choose_tile(int d_pad, int dv_pad, bool has_qv, int smem_limit, in
     else if (arch >= 90) order.push_back({128, 64, 4});
     order.insert(order.end(), {{128, 32, 4}, {64, 64, 4}, {64, 32, 4}});
   } else {
-    order = {{128, 64, 8}, {128, 32, 8}, {64, 64, 4}, {64, 32, 4}};
+    // 4-warp 64x64 CTAs when two fit in the shared memory (H100: two CTAs
+    // of 101 KB at d = 256), else one 8-warp 128x64 CTA (A100).
+    auto bytes = [&](const Sm80Tile& t, int stages) {
+      return k::fwd_smem_bytes(d_pad, dv_pad, t.block_m, t.block_n, has_qv, stages);
+    };
+    if (2 * bytes({64, 64, 4}, 1) <= smem_limit) order.push_back({64, 64, 4});
+    order.insert(order.end(), {{128, 64, 8}, {128, 32, 8}, {64, 64, 4}, {64, 32, 4}});
   }
-  // One K/V buffer: measured on an H100, the double-buffered pipeline
-  // (stages = 2, available through FA3JIT_SM80_TILE) was no faster and
-  // spills for d = 224 and for qv.
   for (Sm80Tile t : order) {
-    t.stages = 1;
-    if (k::fwd_smem_bytes(d_pad, dv_pad, t.block_m, t.block_n, has_qv, t.stages) <= smem_limit) return t;
+    const int one = k::fwd_smem_bytes(d_pad, dv_pad, t.block_m, t.block_n, has_qv, 1);
+    if (one > smem_limit) continue;
+    // Double-buffered K/V only where two CTAs still fit: measured on an
+    // H100 at d = 64, 128x128: +1-2%; at d = 128, 128x64: 7% slower.
+    const int two = k::fwd_smem_bytes(d_pad, dv_pad, t.block_m, t.block_n, has_qv, 2);
+    t.stages = dmax <= 64 && t.warps == 4 && t.block_n == 128 && 2 * two <= smem_limit ? 2 : 1;
+    return t;
   }
   return Sm80Tile{0, 0, 0, 0};
 }

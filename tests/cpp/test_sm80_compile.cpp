@@ -56,15 +56,15 @@ TEST(Sm80Keys, TilesFitTheSharedMemory) {
   for (int d : {32, 64, 96, 128, 160, 192, 224, 256})
     for (int smem : {99 * 1024, 163 * 1024, 227 * 1024})
       for (int arch : {80, 90})
-      for (int extra = 0; extra < 4; ++extra) {
-        const bool qv = extra & 1, softcap = extra & 2;
-        const Sm80Tile t = sm80_choose_tile(d, d, qv, smem, arch, softcap);
-        ASSERT_GT(t.block_m, 0) << "d " << d << " smem " << smem << " qv " << qv << " arch " << arch;
-        EXPECT_LE(k::fwd_smem_bytes(d, d, t.block_m, t.block_n, qv, t.stages), smem);
-        EXPECT_TRUE(t.stages == 1 || t.stages == 2);
-        EXPECT_EQ(t.block_m % (16 * t.warps), 0);
-        EXPECT_LE(t.block_m / (16 * t.warps), 2) << "at most 2 m16 tiles per warp (registers)";
-      }
+        for (int extra = 0; extra < 4; ++extra) {
+          const bool qv = extra & 1, softcap = extra & 2;
+          const Sm80Tile t = sm80_choose_tile(d, d, qv, smem, arch, softcap);
+          ASSERT_GT(t.block_m, 0) << "d " << d << " smem " << smem << " qv " << qv << " arch " << arch;
+          EXPECT_LE(k::fwd_smem_bytes(d, d, t.block_m, t.block_n, qv, t.stages), smem);
+          EXPECT_TRUE(t.stages == 1 || t.stages == 2);
+          EXPECT_EQ(t.block_m % (16 * t.warps), 0);
+          EXPECT_LE(t.block_m / (16 * t.warps), 2) << "at most 2 m16 tiles per warp (registers)";
+        }
   // Two m16 tiles a warp at d <= 128 (K / V fragments feed two MMAs).
   const Sm80Tile d64 = sm80_choose_tile(64, 64, false, 227 * 1024);
   EXPECT_EQ(d64.block_m / (16 * d64.warps), 2);
@@ -76,7 +76,11 @@ TEST(Sm80Keys, TilesFitTheSharedMemory) {
   EXPECT_EQ(sm80_choose_tile(128, 128, false, 163 * 1024, 80).block_n, 32);
   EXPECT_EQ(sm80_choose_tile(64, 64, false, 227 * 1024, 90, true).block_n, 64);
   EXPECT_EQ(sm80_choose_tile(64, 64, true, 227 * 1024).block_n, 64);
-  EXPECT_EQ(sm80_choose_tile(256, 256, false, 227 * 1024).block_m, 128);
+  EXPECT_EQ(d64.stages, 2) << "two double-buffered CTAs fit in 227 KB";
+  EXPECT_EQ(sm80_choose_tile(64, 64, false, 163 * 1024, 80).stages, 1);
+  // d = 256: two 4-warp CTAs where they fit (H100), else one 8-warp CTA.
+  EXPECT_EQ(sm80_choose_tile(256, 256, false, 227 * 1024).warps, 4);
+  EXPECT_EQ(sm80_choose_tile(256, 256, false, 163 * 1024, 80).block_m, 128);
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 99 * 1024).block_m, 128);
   EXPECT_EQ(sm80_choose_tile(256, 256, false, 80 * 1024).block_m, 64);
   EXPECT_EQ(sm80_choose_tile(256, 256, true, 16 * 1024).block_m, 0);
