@@ -82,7 +82,7 @@ if has tiles; then
   # Tile A/B (FA3JIT_SM80_TILE = MxNxWxS), causal and not, a mid and a long
   # prefill per head dim; the first tile of each list is the default.
   # TILES="d:tile tile ..;d:.." overrides the list.
-  TILES=${TILES:-"64:128x128x4x1 128x64x4x1 128x128x4x2 64x64x4x1;128:128x64x4x1 128x64x8x1 128x32x4x1 128x64x4x2 64x64x4x1;256:128x64x8x1 128x32x8x1 64x64x4x1"}
+  TILES=${TILES:-"64:128x128x4x2 128x128x4x1 128x64x4x1;128:128x64x4x1 128x64x8x1 128x32x4x1 128x64x4x2;256:64x64x4x1 128x64x8x1 128x32x8x1"}
   {
     IFS=';' read -ra per_d <<<"$TILES"
     for spec in "${per_d[@]}"; do
