@@ -68,7 +68,7 @@ std::vector<jit::KernelSpec> sm80_family(const jit::WarmupFilter& f) {
         key.dtype = dt;
         key.d = key.dv = d::sm80_padded_dim(dim);
         key.mask = mask;
-        key.tile = d::sm80_choose_tile(key.d, key.dv, false, d::sm80_default_smem(f.arch));
+        key.tile = d::sm80_choose_tile(key.d, key.dv, false, d::sm80_default_smem(f.arch), f.arch);
         if (key.tile.block_m > 0) specs.push_back(d::sm80_fwd_spec(key));
       }
   return specs;
