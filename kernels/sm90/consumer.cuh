@@ -76,15 +76,12 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
     const Tile x = tile_at<kBlockN, kMask>(p, grid, t);
     if (!x.valid) continue;
     const int row0 = x.m_block * kBlockM;
-    const int head_base = kPack ? x.hk * grid.hpack : x.head;
     const int qs = tcount % S::kQBuffers;  // this tile's Q buffer
     const uint32_t q_addr = smem_addr(sm.q(qs)) + wg_row0 * 128;
-    int pi[2];
-    KeyRange rk[2];
+    KeyRange rk[2];  // keys of this thread's two rows
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf) {
-      pi[hf] = row0 + wg_row0 + warp * 16 + g + 8 * hf;
-      const int pc = imin(pi[hf], x.rows_total - 1);
+      const int pc = imin(row0 + wg_row0 + warp * 16 + g + 8 * hf, x.rows_total - 1);
       rk[hf] = kMask == kMaskNone ? KeyRange{0, x.s.seqlen_k}
                                   : key_range(ms, pc / grid.hpack, x.s.seqlen_q, x.s.seqlen_k);
     }
@@ -238,20 +235,24 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
     release(sm.q_empty(qs));  // every MMA reading this Q is done
 
     // ---- epilogue: normalize, write out and LSE for the rows of this sequence
+    // (the tile is looked up again: its fields need no registers during the
+    // mainloop)
+    const Tile y = tile_at<kBlockN, kMask>(p, grid, t);
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf) {
       const float l = quad_sum(l_run[hf]);
-      if (pi[hf] >= x.rows_total) continue;
-      const int r = pi[hf] / grid.hpack, hh = kPack ? head_base + pi[hf] % grid.hpack : x.head;
+      const int pr = y.m_block * kBlockM + wg_row0 + warp * 16 + g + 8 * hf;
+      if (pr >= y.rows_total) continue;
+      const int r = pr / grid.hpack, hh = kPack ? y.hk * grid.hpack + pr % grid.hpack : y.head;
       const float sink = kSinks ? sink_logit(p, hh) : neg_inf();
       const RowFinal f = finish_row(m_run[hf] * kLn2, l, sink);
-      uint16_t* dst = static_cast<uint16_t*>(p.out) + out_offset(p, x.s, x.b, r, hh);
+      uint16_t* dst = static_cast<uint16_t*>(p.out) + out_offset(p, y.s, y.b, r, hh);
 #pragma unroll
       for (int c = 0; c < kNO / 4; ++c) {
         const int col = c * 8 + 2 * t4;
         if (col < p.dv) store_pair<kInDtype>(dst + col, o[4 * c + 2 * hf] * f.out_scale, o[4 * c + 2 * hf + 1] * f.out_scale);
       }
-      if (t4 == 0 && p.lse) p.lse[lse_offset(p, x.s, x.b, r, hh)] = f.lse;
+      if (t4 == 0 && p.lse) p.lse[lse_offset(p, y.s, y.b, r, hh)] = f.lse;
     }
     ++tcount;
   }
