@@ -56,14 +56,14 @@ int sm90_instance_dim(int d) {
 
 bool sm90_full_speed_dims(int d, int dv) { return d == dv && sm90_instance_dim(d) == d; }
 
-int sm90_block_n(int d, int dv, bool masked, bool paged) {
+int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap) {
   // Registers per consumer thread: O is dv / 2 floats, S block_n / 2 and P
   // block_n / 4 live together; the 2-stage K/V ring plus Q fit in 227 KiB.
   const int m = std::max(d, dv);
   if (m <= 64) return paged ? 128 : 192;
   if (m <= 128) return paged || !masked ? 128 : 160;
   if (m <= 192) return paged ? 64 : 112;
-  return 64;  // 80 spills with the intra-warpgroup overlap (S, P and O live together)
+  return masked || paged || softcap ? 64 : 80;  // the mask / softcap code spills at 80
 }
 
 bool sm90_default_pingpong(int d, int dv) { return d <= 96 && dv <= 96; }
@@ -90,7 +90,8 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   const bool local = p.window_left >= 0 || (!p.is_causal && p.window_right >= 0) || p.attention_chunk > 0;
   key.mask = local ? k::kMaskLocal : (p.is_causal ? k::kMaskCausal : k::kMaskNone);
   key.paged = p.page_table != nullptr;
-  key.block_n = sm90_block_n(key.d, key.dv, key.mask != k::kMaskNone, key.paged);
+  key.softcap = p.softcap > 0.f;
+  key.block_n = sm90_block_n(key.d, key.dv, key.mask != k::kMaskNone, key.paged, key.softcap);
   // FA3JIT_SM90_BLOCK_N replaces the key block (tuning on a new GPU): one of
   // the wgmma widths the kernel is built with that is a multiple of 16.
   if (const char* text = std::getenv("FA3JIT_SM90_BLOCK_N"); text && *text) {
@@ -105,7 +106,6 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   }
   key.varlen = p.cu_seqlens_q != nullptr || p.cu_seqlens_k != nullptr || p.seqused_q != nullptr ||
                p.seqused_k != nullptr;
-  key.softcap = p.softcap > 0.f;
   key.sinks = p.sinks != nullptr;
   key.pack_gqa = p.pack_gqa != 0 && sm90_can_pack(p.h, p.h_k);
   key.scale_positive = p.softmax_scale > 0.f && !p.q_descale && !p.k_descale;
@@ -143,7 +143,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         key.dtype = dt;
         key.d = key.dv = d;
         key.mask = mask;
-        key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false);
+        key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false, false);
         key.pingpong = sm90_default_pingpong(d, d);
         key.q_stages = sm90_q_stages(d, d, key.block_n, key.stages);
         specs.push_back(sm90_fwd_spec(key));
@@ -152,7 +152,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
       Sm90KernelKey key;
       key.dtype = dt;
       key.d = key.dv = d;
-      key.block_n = sm90_block_n(d, d, true, true);
+      key.block_n = sm90_block_n(d, d, true, true, false);
       key.pingpong = sm90_default_pingpong(d, d);
       key.mask = k::kMaskCausal;
       key.paged = true;
@@ -181,7 +181,7 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
         key.dtype = dt;
         key.d = key.dv = sm90_instance_dim(dim);
         key.mask = mask;
-        key.block_n = sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false);
+        key.block_n = sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false);
         key.pingpong = sm90_default_pingpong(key.d, key.dv);
         key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages);
         specs.push_back(sm90_fwd_spec(key));

@@ -36,10 +36,11 @@ int sm90_instance_dim(int d);
 // {64, 96, 128, 192, 256}); others run padded.
 bool sm90_full_speed_dims(int d, int dv);
 // Keys per block for instance head dims (fits the TMA ring and the registers;
-// measured on an H100: d64 192, d128 128 without a mask and 160 with one,
-// d256 64). Paged KV takes a power of two (pages are multiples of it):
-// 128 up to d = 128, else 64.
-int sm90_block_n(int d, int dv, bool masked, bool paged);
+// measured on an H100: d64 192; d128 128 without a mask and 160 with one;
+// d256 80 without a mask or softcap (+10%), else 64, as 80 spills). Paged
+// KV takes a power of two (pages are multiples of it): 128 up to d = 128,
+// else 64.
+int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap);
 // Whether the consumer warpgroups pingpong by default: for head dims up to
 // 96 (measured on an H100: +6% at d64; at d128 and d256 the overlap inside
 // a warpgroup alone was 1-3% faster).

@@ -40,7 +40,7 @@ detail::Sm90KernelKey key(DType dt, int d, int mask, bool paged = false, bool so
   x.dtype = dt;
   x.d = d;
   x.dv = dv ? dv : d;
-  x.block_n = detail::sm90_block_n(x.d, x.dv, mask != k::kMaskNone, paged);
+  x.block_n = detail::sm90_block_n(x.d, x.dv, mask != k::kMaskNone, paged, softcap);
   x.mask = mask;
   x.paged = paged;
   x.softcap = softcap;
@@ -58,6 +58,7 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
       key(DType::f16, 96, k::kMaskLocal, false, true, true),
       key(DType::bf16, 192, k::kMaskCausal, true, false, false, true),
       key(DType::f16, 256, k::kMaskNone, false, false, true),
+      key(DType::bf16, 256, k::kMaskNone, false, true),  // softcap: 64-key blocks
       key(DType::bf16, 128, k::kMaskLocal, true, true, true, true, 64),
   };
   std::vector<std::future<std::vector<char>>> jobs;
@@ -127,6 +128,9 @@ TEST(Sm90Specs, KeyOfAPlan) {
   EXPECT_FALSE(x.paged);
   EXPECT_EQ(x.q_stages, 2);  // d96 (128 columns) with 160-key blocks: two Q tiles fit
   EXPECT_EQ(detail::sm90_q_stages(256, 256, 64, 2), 1);
+  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, false), 80);
+  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, true), 64);
+  EXPECT_EQ(detail::sm90_block_n(256, 256, true, false, false), 64);
   EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 160, 2, 2, 2, 126>"), std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;
 }
