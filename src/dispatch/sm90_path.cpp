@@ -74,6 +74,10 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   if (p.d > 256) not_supported("d = " + std::to_string(p.d) + " is not supported (at most 256)");
   if (p.dv > 256) not_supported("dv = " + std::to_string(p.dv) + " is not supported yet (at most 256)");
   if (p.qv || p.only_qv) not_supported("qv (MLA) is not supported yet");
+  // flash_attn_with_kvcache's cache_batch_idx / cache_leftpad: not wired to
+  // the TMA coordinates yet (Auto runs them on the sm80 path).
+  if (p.kv_batch_idx) not_supported("cache_batch_idx is not supported yet");
+  if (p.leftpad_k) not_supported("cache_leftpad is not supported yet");
   // The TMA view of k / v spans b batch rows; cache rows picked by index are not addressed.
   if (p.kv_batch_idx) not_supported("cache_batch_idx is not supported yet");
   if (plan.num_splits_requested > 1)

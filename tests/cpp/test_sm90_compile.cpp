@@ -196,6 +196,17 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
     expect_not_supported(plan_of(c, p), h100, "qv");
   }
   {
+    Problem p = make_problem(ProblemConfig{});
+    detail::Plan plan = plan_of({}, p);
+    const int rows[2] = {0, 1};
+    plan.params.kv_batch_idx = rows;
+    expect_not_supported(plan, h100, "cache_batch_idx");
+    EXPECT_FALSE(detail::sm90_preferred(plan, h100));
+    plan.params.kv_batch_idx = nullptr;
+    plan.params.leftpad_k = rows;
+    expect_not_supported(plan, h100, "cache_leftpad");
+  }
+  {
     ProblemConfig c;
     c.d = c.dv = 72;  // runs padded (explicit path), not Auto's choice
     Problem p = make_problem(c);
