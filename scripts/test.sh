@@ -32,6 +32,6 @@ if [ -f pyproject.toml ]; then
     cmake --build build/python-dev -j "$jobs" --target _fa3jit
     py_pkg="$PWD/build/python-dev/python_pkg"
   fi
-  PYTHONPATH="$py_pkg${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest -q -rs tests/python
+  PYTHONPATH="$py_pkg${PYTHONPATH:+:$PYTHONPATH}" "$py" -m pytest -q -rs tests/python bench/test_bench.py
 fi
 # ---- end of Python tests ----
