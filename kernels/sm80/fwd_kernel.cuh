@@ -9,30 +9,13 @@
 #include "../common/mask.cuh"
 #include "../common/seqinfo.cuh"
 #include "../common/softmax.cuh"
+#include "../common/warp_math.cuh"
 #include "gemm.cuh"
 #include "load.cuh"
 #include "mma.cuh"
 #include "tile_config.cuh"
 
 namespace fa3jit_k::sm80 {
-
-constexpr float kLog2e = 1.4426950408889634f;
-constexpr float kLn2 = 0.6931471805599453f;
-
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
-// Reductions over the 4 lanes that hold one accumulator row.
-__device__ __forceinline__ float quad_max(float x) {
-  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-}
-__device__ __forceinline__ float quad_sum(float x) {
-  x += __shfl_xor_sync(0xffffffffu, x, 1);
-  return x + __shfl_xor_sync(0xffffffffu, x, 2);
-}
 
 template <int kD, int kDV, int kBlockM, int kBlockN, int kNWarps, int kStages, int kInDtype, int kMask, int kFlags>
 __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_t* smem) {

@@ -11,7 +11,7 @@
 #include "../common/mask.cuh"
 #include "../common/seqinfo.cuh"
 #include "../common/softmax.cuh"
-#include "row_math.cuh"
+#include "../common/warp_math.cuh"
 #include "smem.cuh"
 #include "tile_sched.cuh"
 #include "wgmma.cuh"
