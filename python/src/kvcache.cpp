@@ -16,22 +16,12 @@
 #include <string>
 
 #include "bindings.h"
-#include "fa3jit/error.h"
-#include "tensor_from_array.h"
+#include "call_args.h"
 
 namespace nb = nanobind;
 
 namespace fa3jit::python {
 namespace {
-
-KernelPath kernel_path(const std::string& s) {
-  if (s == "auto") return KernelPath::Auto;
-  if (s == "cpu") return KernelPath::Cpu;
-  if (s == "sm80") return KernelPath::Sm80;
-  if (s == "sm90") return KernelPath::Sm90;
-  throw Error(ErrorKind::InvalidValue,
-              "path must be 'auto', 'cpu', 'sm80' or 'sm90'; got '" + s + "'");
-}
 
 void run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb::handle k, nb::handle v,
                  nb::handle qv, nb::handle rotary_cos, nb::handle rotary_sin,
@@ -46,12 +36,12 @@ void run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb::handl
                  bool only_qv, int sm_margin, bool return_softmax_lse, nb::handle sinks,
                  nb::handle out, nb::handle softmax_lse, uintptr_t stream, bool check_metadata,
                  const std::string& path, bool uint16_is_bf16, bool uint8_is_fp8) {
-  const StorageOverride st{uint16_is_bf16, uint8_is_fp8};
+  const ArgImporter im{StorageOverride{uint16_is_bf16, uint8_is_fp8}};
   const bool appends = !k.is_none();
-  auto in = [&](nb::handle h, const char* name) { return import_tensor(h, name, false, st); };
+  auto in = [&](nb::handle h, const char* name) { return im.input(h, name); };
   // Imported arrays stay alive (and own their DLPack capsules) until return.
-  ImportedTensor t_q = in(q, "q"), t_kc = import_tensor(k_cache, "k_cache", appends, st),
-                 t_vc = import_tensor(v_cache, "v_cache", appends, st), t_k = in(k, "k"),
+  ImportedTensor t_q = in(q, "q"), t_kc = im.import(k_cache, "k_cache", appends),
+                 t_vc = im.import(v_cache, "v_cache", appends), t_k = in(k, "k"),
                  t_v = in(v, "v"), t_qv = in(qv, "qv"), t_cos = in(rotary_cos, "rotary_cos"),
                  t_sin = in(rotary_sin, "rotary_sin"), t_lens = in(cache_seqlens, "cache_seqlens"),
                  t_idx = in(cache_batch_idx, "cache_batch_idx"),
@@ -61,8 +51,8 @@ void run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb::handl
                  t_rot = in(rotary_seqlens, "rotary_seqlens"), t_qd = in(q_descale, "q_descale"),
                  t_kd = in(k_descale, "k_descale"), t_vd = in(v_descale, "v_descale"),
                  t_sched = in(scheduler_metadata, "scheduler_metadata"),
-                 t_sinks = in(sinks, "sinks"), t_out = import_tensor(out, "out", true, st),
-                 t_lse = import_tensor(softmax_lse, "softmax_lse", true, st);
+                 t_sinks = in(sinks, "sinks"), t_out = im.output(out, "out"),
+                 t_lse = im.output(softmax_lse, "softmax_lse");
 
   CacheSeqlens lens;
   if (t_lens.tensor.defined())
@@ -104,16 +94,14 @@ void run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb::handl
                 .sinks = t_sinks.tensor,
                 .out = t_out.tensor,
                 .softmax_lse = t_lse.tensor,
-                .path = kernel_path(path),
+                .path = kernel_path_from_name(path),
                 .check_metadata = check_metadata};
   VarlenResult r;
   {
     nb::gil_scoped_release no_gil;
     r = flash_attn_with_kvcache(a, reinterpret_cast<void*>(stream));
   }
-  if (r.out_storage || r.lse_storage)
-    throw Error(ErrorKind::Runtime,
-                "internal: fa3jit allocated an output the Python layer should have given");
+  require_outputs_given(r);
 }
 
 }  // namespace

@@ -13,23 +13,14 @@
 #include <string>
 
 #include "bindings.h"
+#include "call_args.h"
 #include "fa3jit/args.h"
 #include "fa3jit/error.h"
-#include "tensor_from_array.h"
 
 namespace nb = nanobind;
 
 namespace fa3jit::python {
 namespace {
-
-KernelPath path_from_name(const std::string& s) {
-  if (s == "auto") return KernelPath::Auto;
-  if (s == "cpu") return KernelPath::Cpu;
-  if (s == "sm80") return KernelPath::Sm80;
-  if (s == "sm90") return KernelPath::Sm90;
-  throw Error(ErrorKind::InvalidValue,
-              "path must be 'auto', 'cpu', 'sm80' or 'sm90'; got '" + s + "'");
-}
 
 void run_varlen(nb::handle q, nb::handle k, nb::handle v, nb::handle cu_seqlens_q,
                 nb::handle cu_seqlens_k, std::optional<int64_t> max_seqlen_q,
@@ -41,22 +32,17 @@ void run_varlen(nb::handle q, nb::handle k, nb::handle v, nb::handle cu_seqlens_
                 bool return_softmax_lse, nb::handle sinks, nb::handle out,
                 nb::handle softmax_lse, uintptr_t stream, bool check_metadata,
                 const std::string& path, bool uint16_is_bf16, bool uint8_is_fp8) {
-  const StorageOverride st{uint16_is_bf16, uint8_is_fp8};
+  const ArgImporter in{StorageOverride{uint16_is_bf16, uint8_is_fp8}};
   // Imported arrays stay alive (and own their DLPack capsules) until return.
-  ImportedTensor t_q = import_tensor(q, "q", false, st), t_k = import_tensor(k, "k", false, st),
-                 t_v = import_tensor(v, "v", false, st),
-                 t_cu_q = import_tensor(cu_seqlens_q, "cu_seqlens_q", false, st),
-                 t_cu_k = import_tensor(cu_seqlens_k, "cu_seqlens_k", false, st),
-                 t_used_q = import_tensor(seqused_q, "seqused_q", false, st),
-                 t_used_k = import_tensor(seqused_k, "seqused_k", false, st),
-                 t_pages = import_tensor(page_table, "page_table", false, st),
-                 t_qv = import_tensor(qv, "qv", false, st),
-                 t_qd = import_tensor(q_descale, "q_descale", false, st),
-                 t_kd = import_tensor(k_descale, "k_descale", false, st),
-                 t_vd = import_tensor(v_descale, "v_descale", false, st),
-                 t_sinks = import_tensor(sinks, "sinks", false, st),
-                 t_out = import_tensor(out, "out", true, st),
-                 t_lse = import_tensor(softmax_lse, "softmax_lse", true, st);
+  ImportedTensor t_q = in.input(q, "q"), t_k = in.input(k, "k"), t_v = in.input(v, "v"),
+                 t_cu_q = in.input(cu_seqlens_q, "cu_seqlens_q"),
+                 t_cu_k = in.input(cu_seqlens_k, "cu_seqlens_k"),
+                 t_used_q = in.input(seqused_q, "seqused_q"),
+                 t_used_k = in.input(seqused_k, "seqused_k"),
+                 t_pages = in.input(page_table, "page_table"), t_qv = in.input(qv, "qv"),
+                 t_qd = in.input(q_descale, "q_descale"), t_kd = in.input(k_descale, "k_descale"),
+                 t_vd = in.input(v_descale, "v_descale"), t_sinks = in.input(sinks, "sinks"),
+                 t_out = in.output(out, "out"), t_lse = in.output(softmax_lse, "softmax_lse");
   if (!t_q.tensor.defined()) throw Error(ErrorKind::InvalidValue, "q must be given, not None");
   if (!t_k.tensor.defined()) throw Error(ErrorKind::InvalidValue, "k must be given, not None");
   if (!t_v.tensor.defined()) throw Error(ErrorKind::InvalidValue, "v must be given, not None");
@@ -88,18 +74,14 @@ void run_varlen(nb::handle q, nb::handle k, nb::handle v, nb::handle cu_seqlens_
                .sinks = t_sinks.tensor,
                .out = t_out.tensor,
                .softmax_lse = t_lse.tensor,
-               .path = path_from_name(path),
+               .path = kernel_path_from_name(path),
                .check_metadata = check_metadata};
   VarlenResult r;
   {
     nb::gil_scoped_release no_gil;
     r = flash_attn_varlen(a, reinterpret_cast<void*>(stream));
   }
-  // The Python layer allocates every output; storage owned by the result
-  // would be freed on return, so its appearance is a bug, said loudly.
-  if (r.out_storage || r.lse_storage)
-    throw Error(ErrorKind::Runtime,
-                "internal: fa3jit allocated an output the Python layer should have given");
+  require_outputs_given(r);
 }
 
 }  // namespace
