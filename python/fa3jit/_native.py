@@ -34,17 +34,24 @@ _TENSOR_ARGS = ("q", "k", "v", "cu_seqlens_q", "cu_seqlens_k", "seqused_q", "seq
 
 def run(**kwargs) -> None:
     """kwargs: every argument of _fa3jit.flash_attn_varlen except stream,
-    check_metadata, path and the storage flags, which are derived here (the
-    path is always "auto": the tensors' device picks it)."""
+    check_metadata, path and the storage flags, which call() derives."""
+    call(_fa3jit.flash_attn_varlen, _TENSOR_ARGS, kwargs)
+
+
+def call(entry, tensor_names, kwargs) -> None:
+    """entry (a function of _fa3jit) with kwargs, the arrays named in
+    tensor_names as DLPack views, on q's device and the caller's current
+    stream, check_metadata off while that stream captures, and the path
+    "auto" (the tensors' device picks it)."""
     q = kwargs["q"]
     with device_scope(q):  # torch exports CUDA tensors of the current device only
         stream, capturing = stream_and_capture(q)
         uint16_is_bf16 = uint8_is_fp8 = False
-        for name in _TENSOR_ARGS:
+        for name in tensor_names:
             kwargs[name], as_bf16, as_fp8 = dlpack_view(kwargs.get(name), name)
             uint16_is_bf16 |= as_bf16
             uint8_is_fp8 |= as_fp8
-        _fa3jit.flash_attn_varlen(
+        entry(
             **kwargs,
             stream=stream,
             check_metadata=_check_metadata and not capturing,

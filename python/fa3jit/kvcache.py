@@ -12,18 +12,8 @@ from __future__ import annotations
 import numbers
 
 from . import _fa3jit, _native
-from ._frameworks import (
-    TORCH,
-    device_scope,
-    dlpack_view,
-    empty_like_framework,
-    float32_like,
-    framework_of,
-    out_dtype_like,
-    stream_and_capture,
-    to_caller_framework,
-)
-from ._shapes import output_shapes
+from ._frameworks import TORCH, framework_of
+from ._outputs import allocate_outputs, caller_result, optional, window
 
 # Arguments passed to C++ as arrays (None stays None).
 _TENSOR_ARGS = ("q", "k_cache", "v_cache", "k", "v", "qv", "rotary_cos", "rotary_sin",
@@ -41,10 +31,6 @@ def _torch_kvcache():
     if torch_kvcache is None:
         from . import _torch_kvcache  # noqa: F401  (registers the op, sets torch_kvcache)
     return torch_kvcache
-
-
-def _optional(kind, x):
-    return None if x is None else kind(x)
 
 
 def flash_attn_with_kvcache(
@@ -107,50 +93,23 @@ def flash_attn_with_kvcache(
                   page_table=page_table, cu_seqlens_q=cu_seqlens_q,
                   cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens,
                   q_descale=q_descale, k_descale=k_descale, v_descale=v_descale, sinks=sinks)
-    left, right = window_size
-    options = dict(cache_seqlens_int=seqlens_int, max_seqlen_q=_optional(int, max_seqlen_q),
-                   softmax_scale=_optional(float, softmax_scale), causal=bool(causal),
-                   window_size=(int(left), int(right)),
-                   attention_chunk=_optional(int, attention_chunk), softcap=float(softcap),
+    options = dict(cache_seqlens_int=seqlens_int, max_seqlen_q=optional(int, max_seqlen_q),
+                   softmax_scale=optional(float, softmax_scale), causal=bool(causal),
+                   window_size=window(window_size),
+                   attention_chunk=optional(int, attention_chunk), softcap=float(softcap),
                    rotary_interleaved=bool(rotary_interleaved), num_splits=int(num_splits),
-                   pack_gqa=_optional(bool, pack_gqa), only_qv=bool(only_qv),
+                   pack_gqa=optional(bool, pack_gqa), only_qv=bool(only_qv),
                    sm_margin=int(sm_margin))
     if framework_of(q) == TORCH and scheduler_metadata is None:
         return _torch_kvcache()(inputs, options, bool(return_softmax_lse), out)
-    lse = None
-    shapes = output_shapes(q, v_cache) if q is not None and v_cache is not None else None
-    if shapes is not None:  # else C++ names the argument with the bad rank
-        out_shape, lse_shape = shapes
-        if out is None:
-            out = empty_like_framework(q, out_shape, out_dtype_like(q), "out")
-        if return_softmax_lse:
-            lse = empty_like_framework(q, lse_shape, float32_like(q), "softmax_lse")
+    out, lse = allocate_outputs(q, v_cache, out, return_softmax_lse)
     run_native(inputs, options, scheduler_metadata, bool(return_softmax_lse), out, lse)
-    out = to_caller_framework(q, out)
-    if return_softmax_lse:
-        return out, to_caller_framework(q, lse)
-    return out
+    return caller_result(q, out, lse, return_softmax_lse)
 
 
 def run_native(inputs, options, scheduler_metadata, return_softmax_lse, out, lse):
     """One call of the C++ entry with every output given, on q's device and
     the caller's current stream (check_metadata off while it captures)."""
-    arrays = dict(inputs, scheduler_metadata=scheduler_metadata, out=out, softmax_lse=lse)
-    q = inputs["q"]
-    with device_scope(q):  # torch exports CUDA tensors of the current device only
-        stream, capturing = stream_and_capture(q)
-        uint16_is_bf16 = uint8_is_fp8 = False
-        for name in _TENSOR_ARGS:
-            arrays[name], as_bf16, as_fp8 = dlpack_view(arrays[name], name)
-            uint16_is_bf16 |= as_bf16
-            uint8_is_fp8 |= as_fp8
-        _fa3jit.flash_attn_with_kvcache(
-            **arrays,
-            **options,
-            return_softmax_lse=return_softmax_lse,
-            stream=stream,
-            check_metadata=_native.check_metadata_enabled() and not capturing,
-            path="auto",
-            uint16_is_bf16=uint16_is_bf16,
-            uint8_is_fp8=uint8_is_fp8,
-        )
+    _native.call(_fa3jit.flash_attn_with_kvcache, _TENSOR_ARGS,
+                 dict(inputs, **options, scheduler_metadata=scheduler_metadata, out=out,
+                      softmax_lse=lse, return_softmax_lse=return_softmax_lse))

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from . import _native
-from ._frameworks import (
-    TORCH,
-    empty_like_framework,
-    float32_like,
-    framework_of,
-    out_dtype_like,
-    to_caller_framework,
-)
-from ._shapes import output_shapes
+from ._frameworks import TORCH, framework_of
+from ._outputs import allocate_outputs, caller_result, optional, window
 
 
 # fa3jit._torch_ops.varlen, set when that module loads (at fa3jit import if
@@ -23,16 +16,6 @@ def _torch_varlen():
     if torch_varlen is None:
         from . import _torch_ops  # noqa: F401  (registers the ops, sets torch_varlen)
     return torch_varlen
-
-
-def _optional(kind, x):
-    """Plain Python numbers (numpy / torch scalars are common here) or None."""
-    return None if x is None else kind(x)
-
-
-def _window(window_size):
-    left, right = window_size
-    return (int(left), int(right))
 
 
 def flash_attn_varlen_func(
@@ -81,11 +64,11 @@ def flash_attn_varlen_func(
     nothing is written to `out`."""
     options = dict(
         cu_seqlens_q=cu_seqlens_q, cu_seqlens_k=cu_seqlens_k,
-        max_seqlen_q=_optional(int, max_seqlen_q), max_seqlen_k=_optional(int, max_seqlen_k),
+        max_seqlen_q=optional(int, max_seqlen_q), max_seqlen_k=optional(int, max_seqlen_k),
         seqused_q=seqused_q, seqused_k=seqused_k, page_table=page_table,
-        softmax_scale=_optional(float, softmax_scale), causal=bool(causal), qv=qv,
+        softmax_scale=optional(float, softmax_scale), causal=bool(causal), qv=qv,
         q_descale=q_descale, k_descale=k_descale, v_descale=v_descale,
-        window_size=_window(window_size), attention_chunk=int(attention_chunk),
+        window_size=window(window_size), attention_chunk=int(attention_chunk),
         softcap=float(softcap), num_splits=int(num_splits), pack_gqa=pack_gqa,
         only_qv=bool(only_qv), sm_margin=int(sm_margin), sinks=sinks)
     if framework_of(q) == TORCH:
@@ -95,17 +78,7 @@ def flash_attn_varlen_func(
 
 def varlen_any_framework(q, k, v, options, return_softmax_lse, out):
     """The framework-neutral call: allocate in q's framework, run, return."""
-    shapes = output_shapes(q, v) if q is not None and v is not None else None
-    lse = None
-    if shapes is not None:  # else C++ names the argument with the bad rank
-        out_shape, lse_shape = shapes
-        if out is None:
-            out = empty_like_framework(q, out_shape, out_dtype_like(q), "out")
-        if return_softmax_lse:
-            lse = empty_like_framework(q, lse_shape, float32_like(q), "softmax_lse")
+    out, lse = allocate_outputs(q, v, out, return_softmax_lse)
     _native.run(q=q, k=k, v=v, **options, return_softmax_lse=bool(return_softmax_lse),
                 out=out, softmax_lse=lse)
-    out = to_caller_framework(q, out)
-    if return_softmax_lse:
-        return out, to_caller_framework(q, lse)
-    return out
+    return caller_result(q, out, lse, return_softmax_lse)
