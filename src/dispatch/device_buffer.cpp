@@ -30,4 +30,27 @@ std::shared_ptr<void> allocate_buffer(const Device& device, size_t bytes) {
   throw Error(ErrorKind::NotSupported, "device " + device_name(device) + " is not supported yet");
 }
 
+Tensor contiguous_view(void* data, DType dtype, int ndim, const int64_t* shape, const Device& device) {
+  Tensor t;
+  t.data = data;
+  t.dtype = dtype;
+  t.ndim = ndim;
+  t.device = device;
+  int64_t st = 1;
+  for (int i = ndim - 1; i >= 0; --i) {
+    t.shape[i] = shape[i];
+    t.stride[i] = st;
+    st *= shape[i];
+  }
+  return t;
+}
+
+Tensor allocate_contiguous(const Device& device, DType dtype, int ndim, const int64_t* shape,
+                           std::shared_ptr<void>& storage) {
+  size_t bytes = dtype_size(dtype);
+  for (int i = 0; i < ndim; ++i) bytes *= size_t(shape[i]);
+  storage = allocate_buffer(device, bytes);
+  return contiguous_view(storage.get(), dtype, ndim, shape, device);
+}
+
 }  // namespace fa3jit::detail

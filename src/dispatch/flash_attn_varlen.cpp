@@ -15,28 +15,6 @@
 namespace fa3jit {
 namespace {
 
-Tensor contiguous_view(void* data, DType dtype, int ndim, const std::array<int64_t, 4>& shape,
-                       const Device& device) {
-  Tensor t;
-  t.data = data;
-  t.dtype = dtype;
-  t.ndim = ndim;
-  t.device = device;
-  int64_t st = 1;
-  for (int i = ndim - 1; i >= 0; --i) {
-    t.shape[i] = shape[i];
-    t.stride[i] = st;
-    st *= shape[i];
-  }
-  return t;
-}
-
-size_t bytes_of(DType dtype, int ndim, const std::array<int64_t, 4>& shape) {
-  size_t n = dtype_size(dtype);
-  for (int i = 0; i < ndim; ++i) n *= size_t(shape[i]);
-  return n;
-}
-
 // Fills the scheduling fields that "auto" left open.
 void resolve_schedule(detail::Plan& plan, const detail::PathChoice& choice) {
   auto& p = plan.params;
@@ -72,17 +50,16 @@ VarlenResult run_plan(Plan& plan, const PathChoice& choice, const VarlenArgs& ar
   if (args.out.defined()) {
     result.out = args.out;
   } else {
-    result.out_storage = detail::allocate_buffer(plan.device, bytes_of(plan.out_dtype, plan.out_ndim, plan.out_shape));
-    result.out = contiguous_view(result.out_storage.get(), plan.out_dtype, plan.out_ndim, plan.out_shape, plan.device);
+    result.out = detail::allocate_contiguous(plan.device, plan.out_dtype, plan.out_ndim, plan.out_shape.data(),
+                                             result.out_storage);
   }
   detail::bind_out(plan, result.out);
   if (args.return_softmax_lse) {
     if (args.softmax_lse.defined()) {
       result.softmax_lse = args.softmax_lse;
     } else {
-      result.lse_storage = detail::allocate_buffer(plan.device, bytes_of(DType::f32, plan.lse_ndim, plan.lse_shape));
-      result.softmax_lse =
-          contiguous_view(result.lse_storage.get(), DType::f32, plan.lse_ndim, plan.lse_shape, plan.device);
+      result.softmax_lse = detail::allocate_contiguous(plan.device, DType::f32, plan.lse_ndim, plan.lse_shape.data(),
+                                                       result.lse_storage);
     }
     detail::bind_lse(plan, result.softmax_lse);
   }

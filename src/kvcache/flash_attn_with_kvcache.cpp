@@ -64,27 +64,6 @@ class Scratch {
   char* q_rot_ = nullptr;
 };
 
-Tensor contiguous_view(void* data, DType dtype, int ndim, const int64_t* shape, const Device& device) {
-  Tensor t;
-  t.data = data;
-  t.dtype = dtype;
-  t.ndim = ndim;
-  t.device = device;
-  int64_t st = 1;
-  for (int i = ndim - 1; i >= 0; --i) {
-    t.shape[i] = shape[i];
-    t.stride[i] = st;
-    st *= shape[i];
-  }
-  return t;
-}
-
-size_t bytes_of(DType dtype, int ndim, const int64_t* shape) {
-  size_t n = dtype_size(dtype);
-  for (int i = 0; i < ndim; ++i) n *= size_t(shape[i]);
-  return n;
-}
-
 // The cache as the varlen path sees it. With cache_batch_idx the rows are
 // picked by kv_batch_idx, so the view claims b rows (never read beyond the
 // real b_cache: the indices are in range).
@@ -120,7 +99,7 @@ KeyLengths key_lengths(const KvcacheArgs& a, const detail::KvcacheLayout& L, con
       k.from_step = true;
     }
     const int64_t shape[1] = {L.batch};
-    k.seqused_k = contiguous_view(k.host.empty() ? nullptr : k.host.data(), DType::i32, 1, shape, a.q.device);
+    k.seqused_k = detail::contiguous_view(k.host.empty() ? nullptr : k.host.data(), DType::i32, 1, shape, a.q.device);
   }
   return k;
 }
@@ -173,7 +152,8 @@ VarlenResult flash_attn_with_kvcache(const KvcacheArgs& a, void* stream) {
   const size_t q_rot_bytes = rotary ? size_t(L.total_q) * L.h * L.d * dtype_size(a.q.dtype) : 0;
   Scratch scratch(a.q.device, keys.from_step ? size_t(L.batch) * 4 : 0, q_rot_bytes, stream);
   if (keys.from_step) keys.seqused_k.data = scratch.seqused();
-  const Tensor q = rotary ? contiguous_view(scratch.q_rot(), a.q.dtype, a.q.ndim, a.q.shape.data(), a.q.device) : a.q;
+  const Tensor q =
+      rotary ? detail::contiguous_view(scratch.q_rot(), a.q.dtype, a.q.ndim, a.q.shape.data(), a.q.device) : a.q;
 
   VarlenArgs va = varlen_args_on_cache(a, L, meta, keys, q);
   detail::Plan plan;
@@ -195,12 +175,11 @@ VarlenResult flash_attn_with_kvcache(const KvcacheArgs& a, void* stream) {
   // Outputs the caller did not give, allocated before anything is written.
   std::shared_ptr<void> out_storage, lse_storage;
   if (!va.out.defined()) {
-    out_storage = detail::allocate_buffer(plan.device, bytes_of(plan.out_dtype, plan.out_ndim, plan.out_shape.data()));
-    va.out = contiguous_view(out_storage.get(), plan.out_dtype, plan.out_ndim, plan.out_shape.data(), plan.device);
+    va.out = detail::allocate_contiguous(plan.device, plan.out_dtype, plan.out_ndim, plan.out_shape.data(), out_storage);
   }
   if (a.return_softmax_lse && !va.softmax_lse.defined()) {
-    lse_storage = detail::allocate_buffer(plan.device, bytes_of(DType::f32, plan.lse_ndim, plan.lse_shape.data()));
-    va.softmax_lse = contiguous_view(lse_storage.get(), DType::f32, plan.lse_ndim, plan.lse_shape.data(), plan.device);
+    va.softmax_lse =
+        detail::allocate_contiguous(plan.device, DType::f32, plan.lse_ndim, plan.lse_shape.data(), lse_storage);
   }
 
   const fa3jit_k::AppendParams step =
