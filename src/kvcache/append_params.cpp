@@ -1,28 +1,16 @@
 #include <variant>
 
 #include "kvcache/append_step.h"
+#include "validate/row_strides.h"
 
 namespace fa3jit::detail {
-namespace {
-
-struct Strides {
-  int64_t batch, row, head;
-};
-// (rows, heads, dim) has no batch stride; (b, rows, heads, dim) does.
-Strides strides_of(const Tensor& t) {
-  if (!t.defined()) return {0, 0, 0};
-  if (t.ndim == 3) return {0, t.stride[0], t.stride[1]};
-  return {t.stride[0], t.stride[1], t.stride[2]};
-}
-
-}  // namespace
 
 fa3jit_k::AppendParams make_append_params(const KvcacheArgs& a, const KvcacheLayout& L, void* q_rot, int* seqused_k) {
   fa3jit_k::AppendParams p{};
   p.batch = L.batch, p.h = L.h, p.h_k = L.h_k, p.d = L.d, p.dv = L.dv;
   p.in_dtype = int(a.q.dtype);
 
-  const Strides q = strides_of(a.q);
+  const RowStrides q = row_strides_of(a.q);
   p.q = a.q.data;
   p.q_batch_stride = q.batch, p.q_row_stride = q.row, p.q_head_stride = q.head;
   p.cu_seqlens_q = static_cast<const int*>(a.cu_seqlens_q.data);
@@ -30,7 +18,7 @@ fa3jit_k::AppendParams make_append_params(const KvcacheArgs& a, const KvcacheLay
   p.q_rot = q_rot;
 
   if (L.append) {
-    const Strides k = strides_of(a.k), v = strides_of(a.v);
+    const RowStrides k = row_strides_of(a.k), v = row_strides_of(a.v);
     p.k_new = a.k.data;
     p.kn_batch_stride = k.batch, p.kn_row_stride = k.row, p.kn_head_stride = k.head;
     p.v_new = a.v.data;
@@ -39,7 +27,7 @@ fa3jit_k::AppendParams make_append_params(const KvcacheArgs& a, const KvcacheLay
     p.s_new = L.s_new, p.total_new = L.total_new;
   }
 
-  const Strides kc = strides_of(a.k_cache), vc = strides_of(a.v_cache);
+  const RowStrides kc = row_strides_of(a.k_cache), vc = row_strides_of(a.v_cache);
   p.k_cache = a.k_cache.data;
   p.kc_batch_stride = kc.batch, p.kc_row_stride = kc.row, p.kc_head_stride = kc.head;
   p.v_cache = a.v_cache.data;

@@ -11,24 +11,14 @@
 #include "validate/options.h"
 #include "validate/outputs.h"
 #include "validate/plan.h"
+#include "validate/row_strides.h"
 
 namespace fa3jit::detail {
 namespace {
 
-struct Strides {
-  int64_t batch, row, head;
-};
-
-// Row-major q-like tensors: (rows, heads, dim) has no batch stride;
-// (b, rows, heads, dim) and paged (pages, page_size, heads, dim) do.
-Strides strides_of(const Tensor& t) {
-  if (!t.defined()) return {0, 0, 0};
-  if (t.ndim == 3) return {0, t.stride[0], t.stride[1]};
-  return {t.stride[0], t.stride[1], t.stride[2]};
-}
-
 void fill_tensors(const VarlenArgs& a, const Layout& L, fa3jit_k::AttnParams& p) {
-  const Strides q = strides_of(a.q), qv = strides_of(a.qv), k = strides_of(a.k), v = strides_of(a.v);
+  const RowStrides q = row_strides_of(a.q), qv = row_strides_of(a.qv);
+  const RowStrides k = row_strides_of(a.k), v = row_strides_of(a.v);
   p.q = a.q.data;
   p.q_batch_stride = q.batch, p.q_row_stride = q.row, p.q_head_stride = q.head;
   p.qv = a.qv.data;
@@ -98,7 +88,7 @@ Plan validate_varlen_args(const VarlenArgs& a, void* stream) {
 
 void bind_out(Plan& plan, const Tensor& out) {
   check_out_tensor(plan, out);
-  const Strides s = strides_of(out);
+  const RowStrides s = row_strides_of(out);
   auto& p = plan.params;
   p.out = out.data;
   p.o_batch_stride = s.batch, p.o_row_stride = s.row, p.o_head_stride = s.head;
