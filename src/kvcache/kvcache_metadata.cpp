@@ -3,40 +3,21 @@
 // the only read (the varlen validation then runs with check_metadata off:
 // the key lengths it would read are only computed by the append step).
 #include <algorithm>
-#include <cstring>
 
-#include "device/cuda_driver.h"
 #include "kvcache/kvcache_layout.h"
 #include "validate/check_util.h"
+#include "validate/int32_to_host.h"
 
 namespace fa3jit::detail {
 namespace {
 
-struct Span {
-  const Tensor* t;
-  int64_t count;
-  std::vector<int32_t>* dst;
-};
-
-void copy_spans(const std::vector<Span>& spans, const Device& dev, void* stream) {
-  if (dev.type == DeviceType::CPU) {
-    for (const Span& s : spans) std::memcpy(s.dst->data(), s.t->data, size_t(s.count) * 4);
-    return;
-  }
+// Host copies of the spans; on a GPU also when there are none (a captured
+// stream is refused either way).
+void copy_spans(const std::vector<Int32Span>& spans, const Device& dev, void* stream) {
+  if (dev.type == DeviceType::CPU) return copy_int32_on_host(spans);
   if (dev.type != DeviceType::CUDA)
     fail(ErrorKind::NotSupported, "check_metadata on ", device_name(dev), ": pass check_metadata = false");
-  const cuda::Driver& drv = cuda::require_driver();
-  cuda::set_device(dev.index);
-  CUstream cs = static_cast<CUstream>(stream);
-  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_NONE;
-  FA3JIT_CU(drv.cuStreamIsCapturing(cs, &capture));
-  if (capture != CU_STREAM_CAPTURE_STATUS_NONE)
-    fail(ErrorKind::InvalidValue,
-         "check_metadata must be false while the stream is captured into a CUDA graph: "
-         "checking copies cache_seqlens / page_table / ... to the host and synchronizes");
-  for (const Span& s : spans)
-    FA3JIT_CU(drv.cuMemcpyDtoHAsync(s.dst->data(), reinterpret_cast<CUdeviceptr>(s.t->data), size_t(s.count) * 4, cs));
-  FA3JIT_CU(drv.cuStreamSynchronize(cs));
+  copy_int32_from_cuda(spans, dev.index, stream, "cache_seqlens / page_table / ...");
 }
 
 void check_offsets(const std::vector<int32_t>& cu, const char* name, int64_t rows, const char* rows_name) {
@@ -123,11 +104,11 @@ int KvcacheMeta::query_rows(const KvcacheLayout& L, int b) const {
 KvcacheMeta read_and_check_kvcache_metadata(const KvcacheArgs& a, const KvcacheLayout& L, void* stream) {
   KvcacheMeta m;
   if (a.q.device.type != DeviceType::CPU && !a.check_metadata) return m;
-  std::vector<Span> spans;
+  std::vector<Int32Span> spans;
   auto whole = [&](const Tensor* t, std::vector<int32_t>& dst) {
     if (!t || !t->defined()) return;
     dst.resize(size_t(t->numel()));
-    if (!dst.empty()) spans.push_back({t, t->numel(), &dst});
+    if (!dst.empty()) spans.push_back({t, 0, t->numel(), &dst});
   };
   whole(&a.cu_seqlens_q, m.cu_seqlens_q);
   whole(&a.cu_seqlens_k_new, m.cu_seqlens_k_new);
@@ -142,7 +123,7 @@ KvcacheMeta read_and_check_kvcache_metadata(const KvcacheArgs& a, const KvcacheL
       fail(ErrorKind::InvalidValue, "page_table's row stride must be >= 0: got ", m.page_table_stride);
     pages = a.page_table;
     m.page_table.resize(size_t((L.batch - 1) * m.page_table_stride + L.max_pages_per_seq));
-    spans.push_back({&pages, int64_t(m.page_table.size()), &m.page_table});
+    spans.push_back({&pages, 0, int64_t(m.page_table.size()), &m.page_table});
   }
   copy_spans(spans, a.q.device, stream);
   m.readable = true;
