@@ -2,20 +2,14 @@
 
 #include <algorithm>
 
+#include "dispatch/fwd_key_common.h"
+
 #include "../../kernels/sm80/tile_config.cuh"
 
 namespace fa3jit::detail {
 namespace k = fa3jit_k::sm80;
 
 namespace {
-
-const char* mask_name(int mask) {
-  switch (mask) {
-    case k::kMaskCausal: return "causal";
-    case k::kMaskLocal: return "local";
-    default: return "nomask";
-  }
-}
 
 int flags_of(const Sm80KernelKey& key) {
   int f = 0;
@@ -33,7 +27,7 @@ int flags_of(const Sm80KernelKey& key) {
 
 std::string Sm80KernelKey::describe() const {
   std::string s = "sm80 fwd sm_" + std::to_string(arch) + " " + dtype_name(dtype) + " d" + std::to_string(d) +
-                  "/dv" + std::to_string(dv) + " " + mask_name(mask);
+                  "/dv" + std::to_string(dv) + " " + fwd_mask_name(mask);
   if (paged) s += " paged";
   if (varlen) s += " varlen";
   if (softcap) s += " softcap";
@@ -104,11 +98,9 @@ Sm80KernelKey sm80_key_for(const Plan& plan, const DeviceInfo& dev) {
   key.dtype = plan.in_dtype;
   key.d = sm80_padded_dim(p.d);
   key.dv = sm80_padded_dim(p.dv);
-  const bool local = p.window_left >= 0 || (!p.is_causal && p.window_right >= 0) || p.attention_chunk > 0;
-  key.mask = local ? k::kMaskLocal : (p.is_causal ? k::kMaskCausal : k::kMaskNone);
+  key.mask = fwd_mask_kind(p);
   key.paged = p.page_table != nullptr;
-  key.varlen = p.cu_seqlens_q != nullptr || p.cu_seqlens_k != nullptr || p.seqused_q != nullptr ||
-               p.seqused_k != nullptr;
+  key.varlen = fwd_is_varlen(p);
   key.softcap = p.softcap > 0.f;
   key.sinks = p.sinks != nullptr;
   key.only_qv = p.only_qv != 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "dispatch/fwd_key_common.h"
 #include "fa3jit/error.h"
 
 #include "../../kernels/sm90/tile_config.cuh"
@@ -11,14 +12,6 @@ namespace fa3jit::detail {
 namespace k = fa3jit_k::sm90;
 
 namespace {
-
-const char* mask_name(int mask) {
-  switch (mask) {
-    case k::kMaskCausal: return "causal";
-    case k::kMaskLocal: return "local";
-    default: return "nomask";
-  }
-}
 
 int flags_of(const Sm90KernelKey& key) {
   int f = 0;
@@ -36,7 +29,7 @@ int flags_of(const Sm90KernelKey& key) {
 
 std::string Sm90KernelKey::describe() const {
   std::string s = std::string("sm90 fwd sm_90a ") + dtype_name(dtype) + " d" + std::to_string(d) + "/dv" +
-                  std::to_string(dv) + " " + mask_name(mask);
+                  std::to_string(dv) + " " + fwd_mask_name(mask);
   if (paged) s += " paged";
   if (varlen) s += " varlen";
   if (softcap) s += " softcap";
@@ -87,8 +80,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.dtype = plan.in_dtype;
   key.d = sm90_instance_dim(p.d);
   key.dv = sm90_instance_dim(p.dv);
-  const bool local = p.window_left >= 0 || (!p.is_causal && p.window_right >= 0) || p.attention_chunk > 0;
-  key.mask = local ? k::kMaskLocal : (p.is_causal ? k::kMaskCausal : k::kMaskNone);
+  key.mask = fwd_mask_kind(p);
   key.paged = p.page_table != nullptr;
   key.softcap = p.softcap > 0.f;
   key.block_n = sm90_block_n(key.d, key.dv, key.mask != k::kMaskNone, key.paged, key.softcap);
@@ -104,8 +96,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
                                                        "160, 176, 192; got '") + text + "'");
     key.block_n = int(n);
   }
-  key.varlen = p.cu_seqlens_q != nullptr || p.cu_seqlens_k != nullptr || p.seqused_q != nullptr ||
-               p.seqused_k != nullptr;
+  key.varlen = fwd_is_varlen(p);
   key.sinks = p.sinks != nullptr;
   key.pack_gqa = p.pack_gqa != 0 && sm90_can_pack(p.h, p.h_k);
   key.scale_positive = p.softmax_scale > 0.f && !p.q_descale && !p.k_descale;
