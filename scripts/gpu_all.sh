@@ -6,27 +6,18 @@
 # benchmark of the sm80 and sm90 paths beside SDPA's FA2 and cuDNN.
 #   scripts/gpu_all.sh [steps]   steps: build test python bench (default: all)
 set -u -o pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUT=${OUT:-/tmp/fa3jit_gpu_all}
-BUILD=$ROOT/build/gpu-all
-STEPS=${*:-build test python bench}
-mkdir -p "$OUT"
-export FA3JIT_CACHE_DIR=${FA3JIT_CACHE_DIR:-$BUILD/jit-cache}
-has() { [[ " $STEPS " == *" $1 "* ]]; }
-status=0
+source "$(dirname "$0")/lib_gpu_build.sh"
+gpu_setup /tmp/fa3jit_gpu_all gpu-all "build test python bench" "$@"
 summary=()
 
 if has build; then
-  gtest_args=()
-  [ -d "$ROOT/build/deps/gtest" ] && gtest_args=(-DGTest_DIR="$ROOT/build/deps/gtest/lib/x86_64-linux-gnu/cmake/GTest")
   {
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${gtest_args[@]}" &&
-      ninja -C "$BUILD" -j16 fa3jit_tests fa3jit_cli &&
+    gpu_cmake_build &&
       cmake -S "$ROOT" -B "$BUILD-py" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSKBUILD=ON -DFA3JIT_BUILD_TESTS=OFF \
         -DFA3JIT_BUILD_TOOLS=OFF -DPython_EXECUTABLE="$(command -v python3)" &&
       ninja -C "$BUILD-py" -j16 _fa3jit
-  } >"$OUT/build.log" 2>&1 || { echo "BUILD FAILED"; tail -40 "$OUT/build.log"; exit 1; }
+  } >"$OUT/build.log" 2>&1 || gpu_build_failed
   echo "build ok"
 fi
 

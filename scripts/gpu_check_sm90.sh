@@ -6,23 +6,14 @@
 # Logs go to $OUT (default /tmp/fa3jit_gpu_check_sm90). A GoogleTest prefix
 # at build/deps/gtest (copied from a machine that has one) is used if present.
 set -u -o pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUT=${OUT:-/tmp/fa3jit_gpu_check_sm90}
-BUILD=$ROOT/build/gpu-sm90
-STEPS=${*:-build test sass bench}
-mkdir -p "$OUT"
-export FA3JIT_CACHE_DIR=${FA3JIT_CACHE_DIR:-$BUILD/jit-cache}
-has() { [[ " $STEPS " == *" $1 "* ]]; }
-status=0
+source "$(dirname "$0")/lib_gpu_build.sh"
+gpu_setup /tmp/fa3jit_gpu_check_sm90 gpu-sm90 "build test sass bench" "$@"
 
 if has build; then
   {
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-    gtest_args=()
-    [ -d "$ROOT/build/deps/gtest" ] && gtest_args=(-DGTest_DIR="$ROOT/build/deps/gtest/lib/x86_64-linux-gnu/cmake/GTest")
-    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release "${gtest_args[@]}" &&
-      ninja -C "$BUILD" -j16 fa3jit_tests fa3jit_cli
-  } >"$OUT/build.log" 2>&1 || { echo "BUILD FAILED"; tail -40 "$OUT/build.log"; exit 1; }
+    gpu_cmake_build
+  } >"$OUT/build.log" 2>&1 || gpu_build_failed
   echo "build ok"
 fi
 
