@@ -15,17 +15,14 @@
 #include "fa3jit/device.h"
 #include "fa3jit/error.h"
 #include "fa3jit/kvcache.h"
+#include "testing/gpu_case.h"
 #include "testing/kvcache_problem.h"
 #include "testing/run_kvcache.h"
 
 namespace fa3jit::testing {
 namespace {
 
-const DeviceInfo* gpu() {
-  for (const DeviceInfo& d : query_devices())
-    if (d.backend == Backend::CUDA && d.major >= 8 && is_fa3_supported(d)) return &d;
-  return nullptr;
-}
+const DeviceInfo* gpu() { return find_cuda_gpu(80); }
 
 #define SKIP_WITHOUT_GPU() \
   if (!gpu()) GTEST_SKIP() << "no supported sm_80+ CUDA GPU: " << cuda::driver_unavailable_reason()

@@ -6,10 +6,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
-#include <future>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,37 +13,21 @@
 #include "fa3jit/device.h"
 #include "fa3jit/error.h"
 #include "jit/jit.h"
-#include "testing/problem.h"
-#include "testing/run_problem.h"
-#include "validate/plan.h"
+#include "testing/gpu_case.h"
 
 namespace fa3jit::testing {
 namespace {
 
-const DeviceInfo* sm80_gpu() {
-  for (const DeviceInfo& d : query_devices())
-    if (d.backend == Backend::CUDA && d.major >= 8 && is_fa3_supported(d)) return &d;
-  return nullptr;
-}
+const DeviceInfo* sm80_gpu() { return find_cuda_gpu(80); }
 
-#define SKIP_WITHOUT_GPU()                                                          \
-  if (!sm80_gpu()) GTEST_SKIP() << "no supported sm_80+ CUDA GPU (driver: "       \
-                                << (query_devices().size() > 1 ? "present" : "absent or no device") << ")"
+#define SKIP_WITHOUT_GPU() \
+  if (!sm80_gpu()) GTEST_SKIP() << no_gpu_message("sm_80+")
 
-struct Case {
-  std::string name;
-  ProblemConfig cfg;
-  RunOptions opt;
-};
+using Case = VarlenGpuCase;
 
 std::vector<Case> all_cases() {
-  std::vector<Case> cs;
-  uint64_t seed = 100;
-  auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) {
-    cfg.seed = ++seed;
-    if (!opt.pack_gqa) opt.pack_gqa = false;
-    cs.push_back({std::move(name), cfg, opt});
-  };
+  VarlenCaseList cs(100);
+  auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) { cs.add(std::move(name), cfg, opt); };
   // dtypes x head dims x causal, lengths not multiples of the tile
   for (DType dt : {DType::bf16, DType::f16})
     for (int d : {64, 128, 256})
@@ -247,54 +227,28 @@ std::vector<Case> all_cases() {
     c.seqlens_k = {300, 180};
     add("out_strided_split", c, o);
   }
-  return cs;
+  return cs.take();
 }
 
-std::string describe(const Case& c) {
-  const ProblemConfig& g = c.cfg;
-  std::ostringstream s;
-  s << c.name << ": " << dtype_name(g.dtype) << " b" << g.batch << " h" << g.h << "/" << g.h_k << " d" << g.d
-    << "/dv" << g.dv << (g.varlen ? " varlen" : " 4-D") << (g.causal ? " causal" : "") << " window("
-    << g.window_left << "," << g.window_right << ") chunk " << g.attention_chunk << " softcap " << g.softcap
-    << (g.sinks ? " sinks" : "") << " page " << g.page_size << " splits " << g.num_splits
-    << " pack_gqa " << c.opt.pack_gqa.value_or(false) << " seed " << g.seed;
-  return s.str();
-}
-
-// The kernel specs the cases need, compiled in parallel up front (the
-// compiles dominate the run time otherwise).
+// The kernel specs the cases need, compiled in parallel up front.
 std::vector<jit::KernelSpec>& tested_specs() {
   static std::vector<jit::KernelSpec> specs;
   return specs;
 }
 
 void precompile(const std::vector<Case>& cases, const DeviceInfo& dev) {
-  std::set<std::string> seen;
-  std::vector<jit::KernelSpec> specs;
-  for (const Case& c : cases) {
-    try {
-      Problem p = make_problem(c.cfg);
-      VarlenArgs a = p.args();
-      detail::Plan plan = detail::validate_varlen_args(a, nullptr);
-      auto& prm = plan.params;
-      prm.num_splits = std::clamp(c.opt.num_splits.value_or(c.cfg.num_splits), 1,
-                                  std::max(1, (prm.max_seqlen_k + 63) / 64));
-      prm.pack_gqa = c.opt.pack_gqa.value_or(false) && prm.h != prm.h_k;
-      const detail::Sm80KernelKey key = detail::sm80_key_for(plan, dev);
-      if (key.tile.block_m == 0) continue;
-      jit::KernelSpec s = detail::sm80_fwd_spec(key);
-      if (seen.insert(s.kernel_name).second) specs.push_back(s);
-      if (key.split && seen.insert("combine" + std::to_string(int(plan.out_dtype))).second)
-        specs.push_back(detail::combine_spec(key.arch, plan.out_dtype));
-    } catch (const Error&) {
-      // Cases that do not validate are reported by their own test.
-    }
-  }
-  tested_specs() = specs;
-  std::vector<std::future<void>> jobs;
-  for (const jit::KernelSpec& s : specs)
-    jobs.push_back(std::async(std::launch::async, [s] { jit::get_cubin(s); }));
-  for (auto& j : jobs) j.get();
+  tested_specs() = compile_case_kernels(cases, [&dev](const Case& c, detail::Plan& plan) {
+    auto& prm = plan.params;
+    prm.num_splits = std::clamp(c.opt.num_splits.value_or(c.cfg.num_splits), 1,
+                                std::max(1, (prm.max_seqlen_k + 63) / 64));
+    prm.pack_gqa = c.opt.pack_gqa.value_or(false) && prm.h != prm.h_k;
+    const detail::Sm80KernelKey key = detail::sm80_key_for(plan, dev);
+    std::vector<jit::KernelSpec> specs;
+    if (key.tile.block_m == 0) return specs;
+    specs.push_back(detail::sm80_fwd_spec(key));
+    if (key.split) specs.push_back(detail::combine_spec(key.arch, plan.out_dtype));
+    return specs;
+  });
 }
 
 class Sm80Gpu : public ::testing::TestWithParam<Case> {
@@ -307,19 +261,7 @@ class Sm80Gpu : public ::testing::TestWithParam<Case> {
 TEST_P(Sm80Gpu, MatchesReference) {
   SKIP_WITHOUT_GPU();
   const Case& c = GetParam();
-  Problem p = make_problem(c.cfg);
-  const Device dev{DeviceType::CUDA, sm80_gpu()->index};
-  const RunOutput r = run_problem(p, dev, KernelPath::Sm80, c.opt);
-  EXPECT_TRUE(r.out_gaps_untouched) << describe(c) << ": bytes of out between the strided rows were written";
-  // Back into the problem's own buffers, so that the checker also verifies
-  // that padding rows (past seqused_q) are still poison.
-  ASSERT_EQ(r.out.nbytes(), p.out.nbytes()) << describe(c);
-  std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
-  if (!p.lse.empty()) {
-    ASSERT_EQ(r.lse.nbytes(), p.lse.nbytes()) << describe(c);
-    std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
-  }
-  const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
+  const CheckResult res = run_case(c, Device{DeviceType::CUDA, sm80_gpu()->index}, KernelPath::Sm80);
   EXPECT_TRUE(res.ok) << describe(c) << "\n  " << res.message;
   RecordProperty("max_err", std::to_string(res.max_err));
 }
@@ -351,15 +293,10 @@ TEST(Sm80GpuTileVariants, MatchesReference) {
   for (const Variant& v : variants) {
     setenv(v.env, v.value, 1);
     for (const std::string& name : v.cases) {
-      auto it = std::find_if(cases.begin(), cases.end(), [&](const Case& c) { return c.name == name; });
-      ASSERT_NE(it, cases.end()) << name;
-      Problem p = make_problem(it->cfg);
-      const RunOutput r = run_problem(p, Device{DeviceType::CUDA, sm80_gpu()->index}, KernelPath::Sm80, it->opt);
-      ASSERT_EQ(r.out.nbytes(), p.out.nbytes()) << describe(*it);
-      std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
-      if (!p.lse.empty()) std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
-      const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
-      EXPECT_TRUE(res.ok) << v.env << "=" << v.value << ", " << describe(*it) << "\n  " << res.message;
+      const Case* c = find_case(cases, name);
+      ASSERT_NE(c, nullptr) << name;
+      const CheckResult res = run_case(*c, Device{DeviceType::CUDA, sm80_gpu()->index}, KernelPath::Sm80);
+      EXPECT_TRUE(res.ok) << v.env << "=" << v.value << ", " << describe(*c) << "\n  " << res.message;
     }
     unsetenv(v.env);
   }
@@ -390,10 +327,7 @@ TEST(Sm80GpuKernels, NoLocalMemory) {
   if (tested_specs().empty()) precompile(all_cases(), dev);
   specs.insert(specs.end(), tested_specs().begin(), tested_specs().end());
   ASSERT_FALSE(specs.empty());
-  for (const jit::KernelSpec& s : specs) {
-    const jit::Kernel& k = jit::get_kernel(s, dev.index);
-    EXPECT_EQ(k.local_bytes, 0) << s.kernel_name << " spills (" << k.num_regs << " registers)";
-  }
+  for (const std::string& spill : kernels_that_spill(specs, dev.index)) ADD_FAILURE() << spill;
 }
 
 }  // namespace

@@ -5,10 +5,6 @@
 // NotSupported cases. Skips without an sm_90 GPU.
 #include <gtest/gtest.h>
 
-#include <cstring>
-#include <future>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,37 +13,21 @@
 #include "fa3jit/device.h"
 #include "fa3jit/error.h"
 #include "jit/jit.h"
-#include "testing/problem.h"
-#include "testing/run_problem.h"
-#include "validate/plan.h"
+#include "testing/gpu_case.h"
 
 namespace fa3jit::testing {
 namespace {
 
-const DeviceInfo* sm90_gpu() {
-  for (const DeviceInfo& d : query_devices())
-    if (d.backend == Backend::CUDA && d.major == 9 && d.minor == 0 && is_fa3_supported(d)) return &d;
-  return nullptr;
-}
+const DeviceInfo* sm90_gpu() { return find_cuda_gpu(90, 90); }
 
-#define SKIP_WITHOUT_SM90()                                                   \
-  if (!sm90_gpu()) GTEST_SKIP() << "no supported sm_90 CUDA GPU (driver: " \
-                                << (query_devices().size() > 1 ? "present" : "absent or no device") << ")"
+#define SKIP_WITHOUT_SM90() \
+  if (!sm90_gpu()) GTEST_SKIP() << no_gpu_message("sm_90")
 
-struct Case {
-  std::string name;
-  ProblemConfig cfg;
-  RunOptions opt;
-};
+using Case = VarlenGpuCase;
 
 std::vector<Case> all_cases() {
-  std::vector<Case> cs;
-  uint64_t seed = 900;
-  auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) {
-    cfg.seed = ++seed;
-    if (!opt.pack_gqa) opt.pack_gqa = false;
-    cs.push_back({std::move(name), cfg, opt});
-  };
+  VarlenCaseList cs(900);
+  auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) { cs.add(std::move(name), cfg, opt); };
   // dtypes x full-speed head dims x causal, lengths not multiples of the tile
   for (DType dt : {DType::bf16, DType::f16})
     for (int d : {64, 96, 128, 192, 256})
@@ -219,18 +199,7 @@ std::vector<Case> all_cases() {
     o.out_row_pad = 24;
     add("out_strided", c, o);
   }
-  return cs;
-}
-
-std::string describe(const Case& c) {
-  const ProblemConfig& g = c.cfg;
-  std::ostringstream s;
-  s << c.name << ": " << dtype_name(g.dtype) << " b" << g.batch << " h" << g.h << "/" << g.h_k << " d" << g.d
-    << "/dv" << g.dv << (g.varlen ? " varlen" : " 4-D") << (g.causal ? " causal" : "") << " window("
-    << g.window_left << "," << g.window_right << ") chunk " << g.attention_chunk << " softcap " << g.softcap
-    << (g.sinks ? " sinks" : "") << " page " << g.page_size << " pack_gqa " << c.opt.pack_gqa.value_or(false)
-    << " seed " << g.seed;
-  return s.str();
+  return cs.take();
 }
 
 std::vector<jit::KernelSpec>& tested_specs() {
@@ -240,22 +209,10 @@ std::vector<jit::KernelSpec>& tested_specs() {
 
 // The kernels the cases need, compiled in parallel up front.
 void precompile(const std::vector<Case>& cases) {
-  std::set<std::string> seen;
-  std::vector<jit::KernelSpec> specs;
-  for (const Case& c : cases) {
-    try {
-      Problem p = make_problem(c.cfg);
-      detail::Plan plan = detail::validate_varlen_args(p.args(), nullptr);
-      plan.params.pack_gqa = c.opt.pack_gqa.value_or(false) && plan.params.h != plan.params.h_k;
-      const jit::KernelSpec s = detail::sm90_fwd_spec(detail::sm90_key_for(plan));
-      if (seen.insert(s.kernel_name).second) specs.push_back(s);
-    } catch (const Error&) {
-    }
-  }
-  tested_specs() = specs;
-  std::vector<std::future<void>> jobs;
-  for (const jit::KernelSpec& s : specs) jobs.push_back(std::async(std::launch::async, [s] { jit::get_cubin(s); }));
-  for (auto& j : jobs) j.get();
+  tested_specs() = compile_case_kernels(cases, [](const Case& c, detail::Plan& plan) {
+    plan.params.pack_gqa = c.opt.pack_gqa.value_or(false) && plan.params.h != plan.params.h_k;
+    return std::vector<jit::KernelSpec>{detail::sm90_fwd_spec(detail::sm90_key_for(plan))};
+  });
 }
 
 class Sm90Gpu : public ::testing::TestWithParam<Case> {
@@ -268,16 +225,7 @@ class Sm90Gpu : public ::testing::TestWithParam<Case> {
 TEST_P(Sm90Gpu, MatchesReference) {
   SKIP_WITHOUT_SM90();
   const Case& c = GetParam();
-  Problem p = make_problem(c.cfg);
-  const RunOutput r = run_problem(p, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Sm90, c.opt);
-  EXPECT_TRUE(r.out_gaps_untouched) << describe(c) << ": bytes of out between the strided rows were written";
-  ASSERT_EQ(r.out.nbytes(), p.out.nbytes()) << describe(c);
-  std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
-  if (!p.lse.empty()) {
-    ASSERT_EQ(r.lse.nbytes(), p.lse.nbytes()) << describe(c);
-    std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
-  }
-  const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
+  const CheckResult res = run_case(c, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Sm90);
   EXPECT_TRUE(res.ok) << describe(c) << "\n  " << res.message;
   RecordProperty("max_err", std::to_string(res.max_err));
 }
@@ -321,10 +269,7 @@ TEST(Sm90GpuAuto, FallsBackToSm80WhereSm90CannotRun) {
   c.seqlens_q = {3, 1};
   c.seqlens_k = {300, 200};
   Problem p = make_problem(c);
-  const RunOutput r = run_problem(p, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Auto);
-  std::memcpy(p.out.data(), r.out.data(), p.out.nbytes());
-  if (!p.lse.empty()) std::memcpy(p.lse.data(), r.lse.data(), p.lse.nbytes());
-  const CheckResult res = check_against_reference(p, p.out.view(), p.lse.view());
+  const CheckResult res = check_run(p, run_problem(p, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Auto));
   EXPECT_TRUE(res.ok) << res.message;
 }
 
@@ -334,10 +279,7 @@ TEST(Sm90GpuKernels, NoLocalMemory) {
   std::vector<jit::KernelSpec> specs = detail::sm90_warmup_specs(90);
   if (tested_specs().empty()) precompile(all_cases());
   specs.insert(specs.end(), tested_specs().begin(), tested_specs().end());
-  for (const jit::KernelSpec& s : specs) {
-    const jit::Kernel& k = jit::get_kernel(s, sm90_gpu()->index);
-    EXPECT_EQ(k.local_bytes, 0) << s.kernel_name << " spills (" << k.num_regs << " registers)";
-  }
+  for (const std::string& spill : kernels_that_spill(specs, sm90_gpu()->index)) ADD_FAILURE() << spill;
 }
 
 }  // namespace
