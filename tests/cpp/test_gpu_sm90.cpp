@@ -14,6 +14,7 @@
 #include "fa3jit/error.h"
 #include "jit/jit.h"
 #include "testing/gpu_case.h"
+#include "testing/varlen_case_groups.h"
 
 namespace fa3jit::testing {
 namespace {
@@ -62,30 +63,8 @@ std::vector<Case> all_cases() {
     c.causal = d % 16 == 0;
     add("d" + std::to_string(d), c);
   }
-  for (auto [d, dv] : std::vector<std::pair<int, int>>{{64, 128}, {128, 64}, {192, 128}, {32, 256}}) {
-    ProblemConfig c;
-    c.d = d;
-    c.dv = dv;
-    add("d" + std::to_string(d) + "_dv" + std::to_string(dv), c);
-  }
-  // 4-D fixed length, seqused
-  {
-    ProblemConfig c;
-    c.varlen = false;
-    c.seqlens_q = {100, 100};
-    c.seqlens_k = {150, 150};
-    add("fixed_len", c);
-    c.causal = true;
-    add("fixed_len_causal", c);
-    c.seqused_k = true;
-    add("fixed_len_seqused_k", c);
-    ProblemConfig v;
-    v.seqused_q = v.seqused_k = true;
-    v.max_len = 200;
-    add("varlen_seqused_qk", v);
-    v.causal = true;
-    add("varlen_seqused_qk_causal", v);
-  }
+  add_dv_differs_cases(cs);
+  add_fixed_len_and_seqused_cases(cs);
   // GQA / MQA, with and without packing (3 q-heads per kv-head cannot pack: runs unpacked)
   for (int ratio : {1, 3, 4, 8, 32})
     for (bool pack : {false, true}) {
@@ -103,69 +82,9 @@ std::vector<Case> all_cases() {
       c.batch = 4;
       add("gqa" + std::to_string(ratio) + (pack ? "_packed" : "") + "_decode", c, o);
     }
-  // masks
-  {
-    ProblemConfig c;
-    c.max_len = 400;
-    c.window_left = 32;
-    c.window_right = 0;
-    add("window_left32_right0", c);
-    c.window_left = 16;
-    c.window_right = 16;
-    add("window_16_16", c);
-    c.causal = true;
-    c.window_right = -1;
-    c.window_left = 70;
-    add("causal_window70", c);
-    c = ProblemConfig{};
-    c.max_len = 400;
-    c.attention_chunk = 64;
-    add("chunk64", c);
-    c.causal = true;
-    add("chunk64_causal", c);
-    c.window_left = 20;
-    add("chunk64_causal_window20", c);
-    c = ProblemConfig{};
-    c.window_left = 0;
-    c.window_right = 0;  // diagonal only
-    add("window_0_0", c);
-  }
-  // softcap, sinks (incl. rows that see no key)
-  {
-    ProblemConfig c;
-    c.softcap = 30.f;
-    c.causal = true;
-    c.max_len = 300;
-    add("softcap_causal", c);
-    c = ProblemConfig{};
-    c.sinks = true;
-    add("sinks_f32", c);
-    c.sinks_dtype = DType::bf16;
-    c.causal = true;
-    add("sinks_bf16_causal", c);
-    c.seqlens_q = {5, 3};
-    c.seqlens_k = {0, 2};
-    add("sinks_no_key", c);
-  }
-  // zero lengths, one token
-  {
-    ProblemConfig c;
-    c.batch = 5;
-    c.seqlens_q = {0, 5, 0, 17, 3};
-    c.seqlens_k = {10, 0, 0, 33, 3};
-    add("zero_lengths", c);
-    c.causal = true;
-    add("zero_lengths_causal", c);
-    ProblemConfig one;
-    one.batch = 1;
-    one.seqlens_q = {1};
-    one.seqlens_k = {1};
-    add("one_token", one);
-    ProblemConfig nokeys;
-    nokeys.seqlens_q = {4, 9};
-    nokeys.seqlens_k = {0, 0};
-    add("all_keys_empty", nokeys);
-  }
+  add_mask_cases(cs, 400);
+  add_softcap_and_sink_cases(cs, 300);
+  add_zero_length_cases(cs);
   // paged KV (page size a multiple of the key block: 128 for d <= 128, else 64)
   {
     ProblemConfig c;
