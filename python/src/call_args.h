@@ -4,6 +4,7 @@
 #pragma once
 #include <nanobind/nanobind.h>
 
+#include <cstdint>
 #include <string>
 
 #include "fa3jit/args.h"
@@ -35,5 +36,18 @@ KernelPath kernel_path_from_name(const std::string& name);
 // The Python layer allocates every output; storage owned by the result
 // would be freed on return, so its appearance is a bug, said loudly.
 void require_outputs_given(const VarlenResult& r);
+
+// entry(args, stream) (flash_attn_varlen or flash_attn_with_kvcache) with the
+// GIL released while the library works, then require_outputs_given.
+template <class Args>
+void call_without_gil(VarlenResult (*entry)(const Args&, void*), const Args& args,
+                      uintptr_t stream) {
+  VarlenResult r;
+  {
+    nanobind::gil_scoped_release no_gil;
+    r = entry(args, reinterpret_cast<void*>(stream));
+  }
+  require_outputs_given(r);
+}
 
 }  // namespace fa3jit::python

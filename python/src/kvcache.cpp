@@ -96,12 +96,7 @@ void run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb::handl
                 .softmax_lse = t_lse.tensor,
                 .path = kernel_path_from_name(path),
                 .check_metadata = check_metadata};
-  VarlenResult r;
-  {
-    nb::gil_scoped_release no_gil;
-    r = flash_attn_with_kvcache(a, reinterpret_cast<void*>(stream));
-  }
-  require_outputs_given(r);
+  call_without_gil(&flash_attn_with_kvcache, a, stream);
 }
 
 }  // namespace

@@ -76,12 +76,7 @@ void run_varlen(nb::handle q, nb::handle k, nb::handle v, nb::handle cu_seqlens_
                .softmax_lse = t_lse.tensor,
                .path = kernel_path_from_name(path),
                .check_metadata = check_metadata};
-  VarlenResult r;
-  {
-    nb::gil_scoped_release no_gil;
-    r = flash_attn_varlen(a, reinterpret_cast<void*>(stream));
-  }
-  require_outputs_given(r);
+  call_without_gil(&flash_attn_varlen, a, stream);
 }
 
 }  // namespace
