@@ -39,26 +39,7 @@ if has sanitize; then
 fi
 
 if has sass; then
-  # Cache entries wrap the cubin; cut from the ELF magic and disassemble.
-  python3 - "$FA3JIT_CACHE_DIR" "$OUT/sass.log" <<'PY'
-import glob, os, subprocess, sys, tempfile
-cache, log = sys.argv[1], sys.argv[2]
-with open(log, "w") as out:
-    for path in sorted(glob.glob(os.path.join(cache, "*.cubin")))[:80]:
-        data = open(path, "rb").read()
-        at = data.find(b"\x7fELF")
-        if at < 0:
-            continue
-        with tempfile.NamedTemporaryFile(suffix=".cubin", delete=False) as t:
-            t.write(data[at:])
-        sass = subprocess.run(["cuobjdump", "-sass", t.name], capture_output=True, text=True).stdout
-        res = subprocess.run(["cuobjdump", "-res-usage", t.name], capture_output=True, text=True).stdout
-        os.unlink(t.name)
-        names = [l.split("Function ")[1].rstrip(" :") for l in res.splitlines() if "Function " in l]
-        usage = " | ".join(l.strip() for l in res.splitlines() if "REG:" in l)
-        print(f"{os.path.basename(path)[:12]} {names[:1]} HMMA={sass.count('HMMA')} LDL={sass.count('LDL')} "
-              f"STL={sass.count('STL')} {usage}", file=out)
-PY
+  python3 "$ROOT/scripts/sass_summary.py" "$FA3JIT_CACHE_DIR" "$OUT/sass.log" --mma HMMA --limit 80
   cat "$OUT/sass.log" | head -50
 fi
 

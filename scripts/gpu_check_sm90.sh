@@ -33,28 +33,7 @@ if has sanitize; then
 fi
 
 if has sass; then
-  # Cache entries wrap the cubin; cut from the ELF magic and disassemble.
-  python3 - "$FA3JIT_CACHE_DIR" "$OUT/sass.log" <<'PY'
-import glob, os, subprocess, sys, tempfile
-cache, log = sys.argv[1], sys.argv[2]
-with open(log, "w") as out:
-    for path in sorted(glob.glob(os.path.join(cache, "*.cubin"))):
-        data = open(path, "rb").read()
-        at = data.find(b"\x7fELF")
-        if at < 0:
-            continue
-        with tempfile.NamedTemporaryFile(suffix=".cubin", delete=False) as t:
-            t.write(data[at:])
-        sass = subprocess.run(["cuobjdump", "-sass", t.name], capture_output=True, text=True).stdout
-        res = subprocess.run(["cuobjdump", "-res-usage", t.name], capture_output=True, text=True).stdout
-        os.unlink(t.name)
-        names = [l.split("Function ")[1].rstrip(" :") for l in res.splitlines() if "Function " in l]
-        if not any("sm90" in n for n in names):
-            continue
-        usage = " | ".join(l.strip() for l in res.splitlines() if "REG:" in l)
-        print(f"{names[:1]} HGMMA={sass.count('HGMMA')} LDL={sass.count('LDL')} STL={sass.count('STL')} {usage}",
-              file=out)
-PY
+  python3 "$ROOT/scripts/sass_summary.py" "$FA3JIT_CACHE_DIR" "$OUT/sass.log" --mma HGMMA --kernel sm90
   head -40 "$OUT/sass.log"
   grep -q "HGMMA=0 " "$OUT/sass.log" && { echo "an sm90 kernel has no HGMMA"; status=1; }
   grep -qE "LDL=[1-9]|STL=[1-9]" "$OUT/sass.log" && { echo "an sm90 kernel uses local memory"; status=1; }
