@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "jit/jit.h"
+#include "jit/stale_temp_files.h"
 #include "jit/trace.h"
 
 namespace fa3jit::jit {
@@ -70,7 +71,7 @@ std::string errno_text() { return std::strerror(errno); }
 // rename, so readers see either the old file or the whole new one.
 bool write_atomically(const std::string& dir, const std::string& path, const std::vector<char>& bytes,
                       std::string* why) {
-  std::string tmp = path + ".tmp.XXXXXX";
+  std::string tmp = temp_file_template(path);
   const int fd = mkstemp(tmp.data());
   if (fd < 0) {
     *why = "cannot create a file in " + dir + ": " + errno_text();
@@ -242,6 +243,7 @@ CompiledKernel load_or_compile(const CacheKey& key, const std::function<Compiled
     warn_unusable(dir, ec ? ec.message() : "not a directory");
     return compile();
   }
+  remove_stale_temp_files_once(dir);  // left by writers killed mid-write
   const std::string path = cache_entry_path(key);
   if (std::optional<CompiledKernel> k = read_entry(path, key)) {
     trace("disk-hit " + key.hex);

@@ -1,7 +1,8 @@
 // The on-disk cache of compiled kernels: one file per key,
 //   <cache_dir>/<sha256 hex>.cubin   header + payload (see entry format in .cpp)
 //   <cache_dir>/<sha256 hex>.lock    flock()ed while one process compiles
-// Files are written to a temp file in the same directory and renamed, and
+// Files are written to a temp file in the same directory and renamed (temp
+// files a killed writer left are removed, see stale_temp_files.h), and
 // checked when read; a bad entry is never loaded, it is recompiled and
 // replaced.
 #pragma once

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "fa3jit/version.h"
+#include "jit/cccl_version.h"
 #include "jit/jit_internal.h"
 #include "jit/nvrtc_compiler.h"
 #include "jit/trace.h"
@@ -62,11 +63,14 @@ std::string nvrtc_version() {
   return std::to_string(major) + "." + std::to_string(minor);
 }
 
-CacheKey cache_key(const KernelSpec& spec) {
+CacheKey cache_key(const KernelSpec& spec) { return cache_key(spec, cccl_version_digest_of_process()); }
+
+CacheKey cache_key(const KernelSpec& spec, const Digest& cccl_version) {
   Sha256 h;
-  h.field("fa3jit-kernel-cache-key/1");
+  h.field("fa3jit-kernel-cache-key/2");
   h.field(kVersion);
   h.field(nvrtc_version());
+  h.update(cccl_version.data(), cccl_version.size());
   const Digest& sources = kernel_sources().digest;
   h.update(sources.data(), sources.size());
   h.field(spec.entry_file);

@@ -13,8 +13,11 @@ namespace fa3jit::jit {
 std::string spec_table_key(const KernelSpec& spec);
 
 // SHA-256 of everything that decides the cubin: the kernel sources, the
-// spec, the full NVRTC option list, NVRTC's version and fa3jit::kVersion.
+// spec, the full NVRTC option list, NVRTC's version, the CCCL version
+// (cccl_version.h) and fa3jit::kVersion.
 CacheKey cache_key(const KernelSpec& spec);
+// The same with `cccl_version` in place of this process's CCCL version.
+CacheKey cache_key(const KernelSpec& spec, const Digest& cccl_version);
 
 // The compiled kernel of `spec` (memory table, then disk cache, then
 // NVRTC); threads asking for one spec at once share a single compile.

@@ -94,12 +94,14 @@ const KernelSources& kernel_sources() {
   return s;
 }
 
+std::string find_cccl_include_dir() {
+  for (const std::string& c : cccl_candidates())
+    if (is_dir(c)) return c;
+  return std::string();
+}
+
 const std::string& cccl_include_dir() {
-  static const std::string dir = [] {
-    for (const std::string& c : cccl_candidates())
-      if (is_dir(c)) return c;
-    return std::string();
-  }();
+  static const std::string dir = find_cccl_include_dir();
   return dir;
 }
 

@@ -23,7 +23,10 @@ const KernelSources& kernel_sources();
 // The toolkit's CCCL include dir (for cuda::ptx), found at run time:
 // $CUDA_HOME/include/cccl, $CUDA_PATH/include/cccl,
 // /usr/local/cuda/include/cccl, then the build-time toolkit's; "" if none.
+// Looked up once per process.
 const std::string& cccl_include_dir();
+// The same lookup, done again now (tests point $CUDA_HOME elsewhere).
+std::string find_cccl_include_dir();
 
 // Throws fa3jit::Error (InvalidValue) naming the field when `spec` cannot
 // be compiled at all (unknown entry file, empty name, arch NVRTC lacks).

@@ -1,6 +1,8 @@
 // The JIT: NVRTC compiles (no GPU needed), the disk cache (hits, repairs,
-// locks across processes, unusable directories), and on a GPU, loading and
+// locks across processes, unusable directories, stale temp files, the CCCL
+// version in the key), and on a GPU, loading and
 // launching the selftest kernel (kernels/jit_selftest.cu).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -8,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,11 +23,13 @@
 
 #include "device/cuda_driver.h"
 #include "fa3jit/error.h"
+#include "jit/cccl_version.h"
 #include "jit/include_rewrite.h"
 #include "jit/jit.h"
 #include "jit/jit_internal.h"
 #include "jit/nvrtc_compiler.h"
 #include "jit/sha256.h"
+#include "jit/stale_temp_files.h"
 #include "jit/warmup.h"
 
 namespace fa3jit::jit {
@@ -48,6 +54,18 @@ std::vector<char> read_bytes(const std::string& path) {
 void write_bytes(const std::string& path, const std::vector<char>& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+void write_text(const std::string& path, const std::string& text) { write_bytes(path, {text.begin(), text.end()}); }
+
+// Writes a one-byte file whose mtime is `age` ago.
+void write_file_aged(const std::string& path, std::chrono::seconds age) {
+  write_bytes(path, {'x'});
+  timespec now;
+  ASSERT_EQ(clock_gettime(CLOCK_REALTIME, &now), 0);
+  const timespec then = {now.tv_sec - time_t(age.count()), now.tv_nsec};
+  const timespec times[2] = {then, then};  // atime, mtime
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
 }
 
 int count_lines_containing(const std::string& path, const std::string& needle) {
@@ -254,6 +272,57 @@ TEST_F(JitCompile, KeyCoversEveryInput) {
     for (size_t j = 0; j < i; ++j) EXPECT_NE(cache_key(variants[i]).hex, cache_key(variants[j]).hex) << i << j;
   }
   EXPECT_EQ(cache_key(base).hex.size(), 64u);
+}
+
+TEST(JitCcclVersion, KeyFollowsTheVersionHeaderOfTheCcclFound) {
+  const KernelSpec s = selftest_spec(4);
+  // This process's CCCL dir and version are looked up once: pinned here,
+  // before CUDA_HOME points elsewhere, and checked unchanged at the end.
+  const std::string process_dir = cccl_include_dir();
+  const std::string process_key = cache_key(s).hex;
+  EXPECT_EQ(process_key, cache_key(s, cccl_version_digest(process_dir)).hex);
+  const std::string no_cccl = cache_key(s, cccl_version_digest("")).hex;
+  if (!process_dir.empty()) {
+    EXPECT_NE(process_key, no_cccl) << "no version header found in " << process_dir;
+  }
+
+  char tmpl[] = "/tmp/fa3jit_test_cccl_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl, include = root + "/include/cccl";
+  const std::string version_h = include + "/cuda/std/__cccl/version.h", cub_version = include + "/cub/version.cuh";
+  fs::create_directories(include + "/cuda/std/__cccl");
+  fs::create_directories(include + "/cub");
+  {
+    ScopedEnv cuda_home("CUDA_HOME", root.c_str());
+    ASSERT_EQ(find_cccl_include_dir(), include);
+    auto key_now = [&] { return cache_key(s, cccl_version_digest(find_cccl_include_dir())).hex; };
+    EXPECT_EQ(key_now(), no_cccl);  // no version header there yet
+
+    write_text(version_h, "#define CCCL_VERSION 3000001\n");
+    const std::string v1 = key_now();
+    EXPECT_NE(v1, no_cccl);
+    EXPECT_EQ(key_now(), v1);
+    write_text(version_h, "#define CCCL_VERSION 3000001\n");  // rewritten, same contents
+    EXPECT_EQ(key_now(), v1);
+    write_text(version_h, "#define CCCL_VERSION 3000002\n");
+    const std::string v2 = key_now();
+    EXPECT_NE(v2, v1);
+    EXPECT_NE(v2, no_cccl);
+    write_text(version_h, "#define CCCL_VERSION 3000001\n");
+    EXPECT_EQ(key_now(), v1);
+
+    // Older layout: only CUB's version header.
+    fs::remove(version_h);
+    write_text(cub_version, "#define CUB_VERSION 200200\n");
+    const std::string c1 = key_now();
+    for (const std::string& other : {v1, v2, no_cccl}) EXPECT_NE(c1, other);
+    write_text(cub_version, "#define CUB_VERSION 200201\n");
+    EXPECT_NE(key_now(), c1);
+  }
+  EXPECT_EQ(cccl_include_dir(), process_dir);
+  EXPECT_EQ(cache_key(s).hex, process_key);
+  std::error_code ec;
+  fs::remove_all(root, ec);
 }
 
 TEST(JitEntryFormat, RoundTripsAndRejectsOtherKeys) {
@@ -476,6 +545,57 @@ TEST_F(JitCache, DirectoryComesFromTheEnvironment) {
   ScopedEnv no_xdg("XDG_CACHE_HOME", nullptr);
   ScopedEnv home("HOME", "/some/home");
   EXPECT_EQ(cache_dir(), "/some/home/.cache/fa3jit");
+}
+
+TEST(JitTempFiles, OnlyOurTempFileNamesMatch) {
+  char tmpl[] = "/tmp/fa3jit_test_tmpname_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string hex(64, 'a');
+  std::string made = temp_file_template(std::string(tmpl) + "/" + hex + ".cubin");
+  const int fd = mkstemp(made.data());  // as the cache's writer makes them
+  ASSERT_GE(fd, 0) << made;
+  close(fd);
+  EXPECT_TRUE(is_cache_temp_file_name(fs::path(made).filename().string())) << made;
+  EXPECT_TRUE(is_cache_temp_file_name(hex + ".cubin.tmp.Ab12Z9"));
+  for (const std::string& name :
+       {hex + ".cubin", hex + ".lock", hex + ".cubin.tmp.Ab12Z", hex + ".cubin.tmp.Ab12Z9x", hex + ".cubin.tmp.Ab-2Z9",
+        std::string(63, 'a') + ".cubin.tmp.Ab12Z9", std::string(64, 'A') + ".cubin.tmp.Ab12Z9",
+        std::string(64, 'g') + ".cubin.tmp.Ab12Z9", hex + ".cubln.tmp.Ab12Z9", hex + ".cubin.tmX.Ab12Z9",
+        std::string("notes.tmp.Ab12Z9")})
+    EXPECT_FALSE(is_cache_temp_file_name(name)) << name;
+  std::error_code ec;
+  fs::remove_all(tmpl, ec);
+}
+
+TEST_F(JitCache, StaleTempFilesGoOnFirstUseOfTheDirectory) {
+  using std::chrono::minutes;
+  ASSERT_TRUE(fs::create_directories(dir_));
+  const std::string a = dir_ + "/" + std::string(64, 'a'), b = dir_ + "/" + std::string(64, 'b');
+  const std::string stale = a + ".cubin.tmp.Old123", young = a + ".cubin.tmp.Nine99", fresh = b + ".cubin.tmp.New456";
+  const std::string entry = a + ".cubin", lock = a + ".lock", foreign = dir_ + "/notes.tmp.Old123";
+  const std::string temp_named_dir = b + ".cubin.tmp.Dir789";
+  write_file_aged(stale, kStaleTempFileAge + minutes(1));
+  write_file_aged(young, kStaleTempFileAge - minutes(1));
+  write_file_aged(fresh, minutes(0));
+  for (const std::string& old : {entry, lock, foreign}) write_file_aged(old, minutes(60));
+  fs::create_directory(temp_named_dir);
+
+  const KernelSpec s = selftest_spec(14);
+  get_cubin(s);
+  EXPECT_FALSE(fs::exists(stale));
+  for (const std::string& kept : {young, fresh, entry, lock, foreign, temp_named_dir, entry_path(s)})
+    EXPECT_TRUE(fs::exists(kept)) << kept;
+
+  // Only the first use in a process looks: one left later stays until the
+  // next process (or an explicit sweep).
+  const std::string later = b + ".cubin.tmp.Later1";
+  write_file_aged(later, minutes(60));
+  forget_compiled_kernels_for_testing();
+  get_cubin(selftest_spec(15));
+  EXPECT_TRUE(fs::exists(later));
+  EXPECT_EQ(remove_stale_temp_files(dir_, kStaleTempFileAge), 1);
+  EXPECT_FALSE(fs::exists(later));
+  EXPECT_TRUE(fs::exists(young));
 }
 
 // ----------------------------------------------------------------- warmup
