@@ -34,7 +34,7 @@ set -u -o pipefail
 start=$SECONDS
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${OUT:-/tmp/fa3jit_bench}
-BUILD=$ROOT/build/bench-python
+BUILD=${FA3JIT_PY_BUILD:-$ROOT/build/bench-python}  # an existing build of _fa3jit is reused
 RESULTS=$(mktemp -d /tmp/fa3jit_bench_results.XXXXXX)  # outside $OUT: only 8 files come back
 PY=${PYTHON:-python3}
 JOBS=${FA3JIT_BUILD_JOBS:-$(nproc)}

@@ -4,10 +4,12 @@
 # command and the Python extension; run ALL C++ tests (the GPU ones run
 # there) and the Python tests (torch / cupy on the GPU); then the prefill
 # benchmark of the sm80 and sm90 paths beside SDPA's FA2 and cuDNN.
-#   scripts/gpu_all.sh [steps]   steps: build test python bench (default: all)
+#   scripts/gpu_all.sh [steps]   steps: build test python jit bench (default: all)
+# jit: the first call of a fresh process with a cold and a warm JIT cache
+# (bench/jit_first_call.py).
 set -u -o pipefail
 source "$(dirname "$0")/lib_gpu_build.sh"
-gpu_setup /tmp/fa3jit_gpu_all gpu-all "build test python bench" "$@"
+gpu_setup /tmp/fa3jit_gpu_all gpu-all "build test python jit bench" "$@"
 summary=()
 
 if has build; then
@@ -33,6 +35,12 @@ if has python; then
   PYTHONPATH="$BUILD-py/python_pkg" python3 -m pytest -q -rs "$ROOT/tests/python" >"$OUT/py_tests.log" 2>&1 || status=1
   grep -E "FAILED|Error|passed|failed" "$OUT/py_tests.log" | tail -25
   summary+=("Python: $(tail -1 "$OUT/py_tests.log")")
+fi
+
+if has jit; then
+  jit_cache=$(mktemp -d /tmp/fa3jit_first_call.XXXXXX)  # empty: the first run of each kernel is cold
+  PYTHONPATH="$BUILD-py/python_pkg" python3 "$ROOT/bench/jit_first_call.py" --cache-dir "$jit_cache" \
+    --json "$OUT/jit_first_call.json" 2>&1 | tee "$OUT/jit_first_call.txt" || status=1
 fi
 
 if has bench; then
