@@ -58,13 +58,20 @@ FA3JIT_HD int64_t lse_offset(const AttnParams& p, const SeqInfo& s, int b, int r
 struct KvRow {
   int64_t k, v;
 };
+// Row `row` of page `page`, kv-head hk (the page stride is the batch stride).
+FA3JIT_HD int64_t paged_k_offset(const AttnParams& p, int page, int row, int hk) {
+  return page * p.k_batch_stride + int64_t(row) * p.k_row_stride + hk * p.k_head_stride;
+}
+FA3JIT_HD int64_t paged_v_offset(const AttnParams& p, int page, int row, int hk) {
+  return page * p.v_batch_stride + int64_t(row) * p.v_row_stride + hk * p.v_head_stride;
+}
 FA3JIT_HD KvRow kv_offset(const AttnParams& p, const SeqInfo& s, int b, int t, int hk) {
   KvRow o;
   if (p.page_table) {
     const int page = p.page_table[b * p.page_table_stride + t / p.page_size];
     const int row = t % p.page_size;
-    o.k = page * p.k_batch_stride + int64_t(row) * p.k_row_stride + hk * p.k_head_stride;
-    o.v = page * p.v_batch_stride + int64_t(row) * p.v_row_stride + hk * p.v_head_stride;
+    o.k = paged_k_offset(p, page, row, hk);
+    o.v = paged_v_offset(p, page, row, hk);
   } else {
     const int64_t kb = p.kv_batch_idx ? p.kv_batch_idx[b] : b;
     o.k = kb * p.k_batch_stride + int64_t(s.k_start + t) * p.k_row_stride + hk * p.k_head_stride;

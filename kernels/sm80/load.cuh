@@ -15,6 +15,26 @@ struct alignas(8) Words2 {
   uint32_t x, y;
 };
 
+// One 8-element chunk into smem at address sdst: from src (1- or 2-byte
+// elements), or zeros where src is null (`any_valid` is a readable address
+// for the zero-byte cp.async).
+template <int kInDtype>
+__device__ __forceinline__ void copy_chunk(uint32_t sdst, const char* src, const void* any_valid) {
+  if constexpr (kInDtype == kFP8E4M3) {
+    Words4 w{0u, 0u, 0u, 0u};
+    if (src) {
+      const Words2 v = *reinterpret_cast<const Words2*>(src);
+      uint32_t h[4];
+      fp8x8_to_bf16x8(v.x, v.y, h);
+      w = Words4{h[0], h[1], h[2], h[3]};
+    }
+    asm volatile("st.shared.v4.u32 [%0], {%1, %2, %3, %4};\n" ::"r"(sdst), "r"(w.x), "r"(w.y), "r"(w.z), "r"(w.w)
+                 : "memory");
+  } else {
+    cp_async_16(sdst, src ? static_cast<const void*>(src) : any_valid, src ? 16 : 0);
+  }
+}
+
 // Loads a kRows x kCols tile into smem (row stride smem_stride(kCols)).
 // row_offset(i) is the element offset of tile row i in `base`, or < 0 for a
 // row outside the problem (zeros). Columns >= cols are zeros.
@@ -69,20 +89,50 @@ __device__ __forceinline__ void load_rows_strided(uint16_t* smem, const void* ba
     const int64_t step = int64_t(kRowStep) * row_stride * kElem;
     uint32_t sdst = smem_addr(smem + r0 * kStride + c);
 #pragma unroll 1
-    for (int i = r0; i < kRows; i += kRowStep, src += step, sdst += kRowStep * kStride * 2) {
-      const bool ok = col_ok && i < rows_valid;
-      if constexpr (kInDtype == kFP8E4M3) {
-        Words4 w{0u, 0u, 0u, 0u};
-        if (ok) {
-          const Words2 v = *reinterpret_cast<const Words2*>(src);
-          uint32_t h[4];
-          fp8x8_to_bf16x8(v.x, v.y, h);
-          w = Words4{h[0], h[1], h[2], h[3]};
-        }
-        asm volatile("st.shared.v4.u32 [%0], {%1, %2, %3, %4};\n" ::"r"(sdst), "r"(w.x), "r"(w.y), "r"(w.z), "r"(w.w)
-                     : "memory");
-      } else {
-        cp_async_16(sdst, ok ? static_cast<const void*>(src) : base, ok ? 16 : 0);
+    for (int i = r0; i < kRows; i += kRowStep, src += step, sdst += kRowStep * kStride * 2)
+      copy_chunk<kInDtype>(sdst, col_ok && i < rows_valid ? src : nullptr, base);
+  }
+}
+
+// A K / V block of a paged cache: row i is token t0 + i of the sequence
+// whose page-table row is `pages`; token t sits in row t % page_size of page
+// pages[t / page_size], at elem_off(page, row) elements of `base`. Tokens
+// >= seqlen and columns >= cols are zeros. Each thread reads the page ids
+// of kGroup of its rows first (independent loads, one latency), then issues
+// their copies: the page-table read is not serialised before every copy.
+template <int kInDtype, int kRows, int kCols, int kThreads, class ElemOffset>
+__device__ __forceinline__ void load_rows_paged(uint16_t* smem, const void* base, const int* pages, int t0, int seqlen,
+                                                int page_size, int cols, ElemOffset elem_off) {
+  constexpr int kChunks = kCols / 8;
+  constexpr int kRowStep = kThreads / kChunks;
+  if constexpr (kThreads % kChunks != 0 || kRows % kRowStep != 0) {
+    load_tile<kInDtype, kRows, kCols, kThreads>(smem, base, cols, [&](int i) -> int64_t {
+      const int t = t0 + i;
+      return t < seqlen ? elem_off(pages[t / page_size], t % page_size) : -1;
+    });
+  } else {
+    constexpr int kPerThread = kRows / kRowStep;
+    constexpr int kGroup = kPerThread < 8 ? kPerThread : 8;
+    static_assert(kPerThread % kGroup == 0, "rows per thread split into whole groups");
+    constexpr int kStride = smem_stride(kCols);
+    constexpr int kElem = kInDtype == kFP8E4M3 ? 1 : 2;
+    const int r0 = threadIdx.x / kChunks, c = (threadIdx.x % kChunks) * 8;
+    const bool col_ok = c < cols;
+#pragma unroll 1
+    for (int j0 = 0; j0 < kPerThread; j0 += kGroup) {
+      int page[kGroup];
+#pragma unroll
+      for (int j = 0; j < kGroup; ++j) {
+        const int t = t0 + r0 + (j0 + j) * kRowStep;
+        page[j] = t < seqlen ? pages[t / page_size] : -1;
+      }
+#pragma unroll
+      for (int j = 0; j < kGroup; ++j) {
+        const int i = r0 + (j0 + j) * kRowStep, t = t0 + i;
+        const char* src = page[j] >= 0 && col_ok
+                              ? static_cast<const char*>(base) + (elem_off(page[j], t % page_size) + c) * kElem
+                              : nullptr;
+        copy_chunk<kInDtype>(smem_addr(smem + i * kStride + c), src, base);
       }
     }
   }
