@@ -7,6 +7,7 @@
 #include "device/cuda_driver.h"
 #include "fa3jit/error.h"
 #include "jit/jit_internal.h"
+#include "jit/trace.h"
 
 namespace fa3jit::jit {
 namespace {
@@ -50,10 +51,17 @@ void check_arch_fits_device(const KernelSpec& spec, int device_index) {
 Kernel load(const KernelSpec& spec, int device_index, CompileStats* stats) {
   cuda::set_device(device_index);
   check_arch_fits_device(spec, device_index);
+  const auto t0 = std::chrono::steady_clock::now();
   std::shared_ptr<const CompiledKernel> compiled = compiled_kernel(spec, stats);
+  const auto t1 = std::chrono::steady_clock::now();
   const cuda::Driver& d = cuda::require_driver();
   CUmodule module = nullptr;
   FA3JIT_CU(d.cuModuleLoadData(&module, compiled->cubin.data()));
+  if (trace_enabled()) {
+    const auto ms = [](auto a, auto b) { return std::to_string(std::chrono::duration<double, std::milli>(b - a).count()); };
+    trace("loaded " + spec.describe() + ": cubin ready in " + ms(t0, t1) + " ms, module load " +
+          ms(t1, std::chrono::steady_clock::now()) + " ms");
+  }
   Kernel k;
   FA3JIT_CU(d.cuModuleGetFunction(&k.function, module, compiled->lowered_name.c_str()));
   FA3JIT_CU(d.cuFuncGetAttribute(&k.num_regs, CU_FUNC_ATTRIBUTE_NUM_REGS, k.function));
