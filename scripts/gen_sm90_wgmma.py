@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Writes kernels/sm90/wgmma_ops.cuh: one inline-PTX wrapper per wgmma shape
 the sm90 kernel uses (the operand lists of m64nNk16 are too long to write by
-hand; CCCL's cuda::ptx has no wgmma). Run from the repository root:
+hand; CCCL's cuda::ptx has no wgmma): m64nNk16 for bf16 / fp16 and m64nNk32
+for fp8 e4m3 (8-bit operands are K-major only: no transpose immediates).
+Run from the repository root:
     python3 scripts/gen_sm90_wgmma.py
 """
 NS = [64, 80, 96, 112, 128, 144, 160, 176, 192, 256]
 TYPES = {"kBF16": "bf16", "kF16": "f16"}
+# fp8: S = Q K^T with N = the key block, O += P V with N = dv (64 / 128 / 256)
+FP8_NS = [64, 128, 192, 256]
 
 def operands(n):
     return ", ".join(f"%{i}" for i in range(n))
@@ -20,6 +24,9 @@ def emit():
     out.append("//   ss: A and B from shared memory (descriptors), both K-major (S = Q K^T)")
     out.append("//   rs: A from registers (4 packed pairs), B from shared memory MN-major")
     out.append("//       (transposed: V stored keys x dv), for O += P V")
+    out.append("// wgmma.mma_async m64nNk32 with fp32 accumulators for fp8 e4m3 inputs, both")
+    out.append("// operands K-major: ss for S = Q K^T, rs with A = 4 registers of 4 e4m3")
+    out.append("// values each and B = V^T (dv rows, keys contiguous) for O += P V.")
     out.append("// scale_d = 0 overwrites the accumulators, 1 accumulates.")
     out.append("#pragma once")
     out.append('#include "../common/params.cuh"')
@@ -58,6 +65,32 @@ def emit():
             out.append("  }")
             out.append("};")
             out.append("")
+    for n in FP8_NS:
+        r = n // 2
+        out.append(f"template <>")
+        out.append(f"struct Wgmma<{n}, kFP8E4M3> {{")
+        out.append(f"  static __device__ __forceinline__ void ss(float (&d)[{r}], uint64_t da, uint64_t db, int scale_d) {{")
+        out.append("    asm volatile(")
+        out.append('        "{\\n.reg .pred p;\\n"')
+        out.append(f'        "setp.ne.b32 p, %{r + 2}, 0;\\n"')
+        out.append(f'        "wgmma.mma_async.sync.aligned.m64n{n}k32.f32.e4m3.e4m3 "')
+        out.append(f'        "{{{operands(r)}}}, "')
+        out.append(f'        "%{r}, %{r + 1}, p, 1, 1;\\n}}\\n"')
+        out.append(f"        : {outs(r)}")
+        out.append('        : "l"(da), "l"(db), "r"(scale_d));')
+        out.append("  }")
+        out.append(f"  static __device__ __forceinline__ void rs(float (&d)[{r}], const uint32_t (&a)[4], uint64_t db, int scale_d) {{")
+        out.append("    asm volatile(")
+        out.append('        "{\\n.reg .pred p;\\n"')
+        out.append(f'        "setp.ne.b32 p, %{r + 5}, 0;\\n"')
+        out.append(f'        "wgmma.mma_async.sync.aligned.m64n{n}k32.f32.e4m3.e4m3 "')
+        out.append(f'        "{{{operands(r)}}}, "')
+        out.append(f'        "{{%{r}, %{r + 1}, %{r + 2}, %{r + 3}}}, %{r + 4}, p, 1, 1;\\n}}\\n"')
+        out.append(f"        : {outs(r)}")
+        out.append('        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(scale_d));')
+        out.append("  }")
+        out.append("};")
+        out.append("")
     out.append("}  // namespace fa3jit_k::sm90")
     return "\n".join(out) + "\n"
 

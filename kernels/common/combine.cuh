@@ -30,6 +30,17 @@ FA3JIT_HD int64_t split_workspace_floats(const AttnParams& p) {
   return split_lse_base(p) + int64_t(p.num_splits) * p.total_q * p.h;
 }
 
+// The key blocks [begin, end) of split `split` of a sequence with `n_blocks`
+// key blocks: equal shares rounded up (so the last splits may get none; they
+// still write LSE -inf). The GPU kernels intersect a tile's blocks with it.
+struct SplitBlocks {
+  int begin, end;
+};
+FA3JIT_HD SplitBlocks split_key_blocks(int n_blocks, int split, int num_splits) {
+  const int per = ceil_div(n_blocks, num_splits);
+  return {imin(n_blocks, split * per), imin(n_blocks, (split + 1) * per)};
+}
+
 // Combine launch shape: one warp per (row, head), kCombineRows rows a block;
 // grid (ceil(max_seqlen_q / kCombineRows), h, batch).
 constexpr int kCombineRows = 4;

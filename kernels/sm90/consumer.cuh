@@ -1,17 +1,20 @@
-// A consumer warpgroup of the sm90 kernel: 64 rows of each 128-row Q tile.
+// A consumer warpgroup of the sm90 kernel: 64 rows of each 128-row Q tile
+// (or the whole 64-row tile of the one-warpgroup decode kernel).
 // Per key block: S = Q K^T with wgmma (Q and K from shared memory), scale /
 // softcap / mask with the shared rules (per-element only on boundary
 // blocks), online softmax in registers (log2 units), P converted to 16-bit
 // registers as the A operand of O += P V (V from shared memory, MN-major).
 // Each buffer is released on its empty mbarrier as soon as its MMA is done.
 // Epilogue: straight from registers with per-row bounds, so that no store
-// reaches past the sequence (or into a neighbouring one in varlen mode).
+// reaches past the sequence (or into a neighbouring one in varlen mode);
+// with split-KV, fp32 partials and the split's LSE into the workspace.
 #pragma once
 #include "../common/dtypes.cuh"
 #include "../common/mask.cuh"
 #include "../common/seqinfo.cuh"
 #include "../common/softmax.cuh"
 #include "../common/warp_math.cuh"
+#include "fp8.cuh"
 #include "smem.cuh"
 #include "tile_sched.cuh"
 #include "wgmma.cuh"
@@ -54,17 +57,32 @@ __device__ __forceinline__ void pingpong_end(int cw) {
 }
 
 template <int kD, int kDV, int kBlockN, int kStages, int kInDtype, int kMask, int kFlags, class S>
-__device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw, int group) {
+__device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw, int group, float* ws) {
   constexpr bool kSoftcap = kFlags & kFlagSoftcap, kSinks = kFlags & kFlagSinks, kPack = kFlags & kFlagPackGqa;
   constexpr int kNS = kBlockN / 2;  // S accumulators per thread
   constexpr int kNO = kDV / 2;      // O accumulators per thread
-  constexpr int kKSteps = kD / 16, kPSteps = kBlockN / 16;
+  // fp8 (k32 steps of 32 bytes, V^T K-major from the producer's transpose,
+  // P as e4m3 scaled by 2^kPShift so that it uses e4m3's range: the shift
+  // cancels in out = O / l and is taken off the LSE; output bf16 times v_descale)
+  constexpr bool kFp8 = kInDtype == kFP8E4M3;
+  constexpr int kOutDtype = kFp8 ? kBF16 : kInDtype;
+  constexpr float kPShift = kFp8 ? 8.f : 0.f;
+  constexpr int kKStep = kFp8 ? 32 : 16;
+  constexpr int kKSteps = kD / kKStep, kPSteps = kBlockN / kKStep;
+  // fp8 dv = 256: O (128) + S (64) + P (32) accumulators do not fit beside
+  // the rest in 232 registers, so a warpgroup's P V and next S do not overlap
+  // (the other warpgroup's MMAs still run under its softmax).
+  constexpr bool kSerialPv = kFp8 && kDV > 128;
+  static_assert(!kSerialPv || !(kFlags & kFlagPingpong), "serial P V: no pingpong");
   static_assert(kD % 16 == 0 && kDV % 16 == 0 && kBlockN % 16 == 0, "dims must be multiples of 16");
   constexpr bool kPingpong = kFlags & kFlagPingpong;
+  constexpr bool kSplit = kFlags & kFlagSplit;
+  constexpr int kBM = block_m_of(kFlags);
+  static_assert(!kPingpong || consumer_warpgroups(kFlags) == 2, "pingpong needs two consumer warpgroups");
 
   const int tid = threadIdx.x % 128, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
   const int wg_row0 = cw * 64;
-  const TileGrid grid = tile_grid(p, kPack, group);
+  const TileGrid grid = tile_grid<kFlags>(p, group);
   const MaskSpec ms = mask_spec(p);
   const float softcap = p.softcap;
   int kv_it = 0, tcount = 0;
@@ -73,9 +91,9 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
   for (int round = 0; round * int(gridDim.x) < grid.count; ++round) {
     const int t = tile_of_round(round);
     if (t >= grid.count) continue;
-    const Tile x = tile_at<kBlockN, kMask>(p, grid, t);
+    const Tile x = tile_at<kBlockN, kMask, kFlags>(p, grid, t);
     if (!x.valid) continue;
-    const int row0 = x.m_block * kBlockM;
+    const int row0 = x.m_block * kBM;
     const int qs = tcount % S::kQBuffers;  // this tile's Q buffer
     const uint32_t q_addr = smem_addr(sm.q(qs)) + wg_row0 * 128;
     KeyRange rk[2];  // keys of this thread's two rows
@@ -99,7 +117,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       wgmma_fence();
 #pragma unroll
       for (int ks = 0; ks < kKSteps; ++ks)
-        Wgmma<kBlockN, kInDtype>::ss(s, desc_kmajor(q_addr, kBlockM, ks), desc_kmajor(k_addr, kBlockN, ks),
+        Wgmma<kBlockN, kInDtype>::ss(s, desc_kmajor(q_addr, kBM, ks), desc_kmajor(k_addr, kBlockN, ks),
                                      ks > 0 ? 1 : 0);
       wgmma_commit();
     };
@@ -111,7 +129,8 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       fence_regs(o);
       wgmma_fence();
 #pragma unroll
-      for (int kk = 0; kk < kPSteps; ++kk) Wgmma<kDV, kInDtype>::rs(o, pa[kk], desc_mnmajor(v_addr, kBlockN, kk), 1);
+      for (int kk = 0; kk < kPSteps; ++kk)
+        Wgmma<kDV, kInDtype>::rs(o, pa[kk], kFp8 ? desc_kmajor(v_addr, kDV, kk) : desc_mnmajor(v_addr, kBlockN, kk), 1);
       wgmma_commit();
     };
     // Scores of block n in log2 units (masked keys -inf, only boundary
@@ -147,19 +166,23 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         for (int c = 0; c < kNS / 4; ++c)
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
-            const float pe = fast_exp2(fmaf(s[4 * c + 2 * hf + e], f, -m_use));
+            const float pe = fast_exp2(fmaf(s[4 * c + 2 * hf + e], f, kPShift - m_use));
             s[4 * c + 2 * hf + e] = pe;
             sum += pe;
           }
         l_run[hf] = l_run[hf] * alpha[hf] + sum;
       }
     };
-    // P (fp32 in s) as the 16-bit A fragments of O += P V.
+    // P (fp32 in s) as the 16-bit (fp8: e4m3) A fragments of O += P V.
     auto pack_p = [&](const float (&s)[kNS], uint32_t (&pa)[kPSteps][4]) {
+      if constexpr (kFp8) {
+        pack_p_e4m3(s, pa);
+      } else {
 #pragma unroll
-      for (int kk = 0; kk < kPSteps; ++kk)
+        for (int kk = 0; kk < kPSteps; ++kk)
 #pragma unroll
-        for (int j = 0; j < 4; ++j) pa[kk][j] = pack_half2<kInDtype>(s[8 * kk + 2 * j], s[8 * kk + 2 * j + 1]);
+          for (int j = 0; j < 4; ++j) pa[kk][j] = pack_half2<kInDtype>(s[8 * kk + 2 * j], s[8 * kk + 2 * j + 1]);
+      }
     };
     auto rescale_o = [&](const float (&alpha)[2]) {
 #pragma unroll
@@ -180,8 +203,8 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
     // that P V is still on the tensor cores (intra-warpgroup overlap), and
     // the two consumer warpgroups take turns issuing their MMAs (pingpong),
     // so one's softmax runs under the other's MMAs.
-    mbar_wait(sm.q_full(qs), (tcount / S::kQBuffers) & 1);
-    if (x.n_end > x.n_begin) {
+    if (x.n_end > x.n_begin) {  // else the producer loaded no Q (tile_sched.cuh)
+      mbar_wait(sm.q_full(qs), (tcount / S::kQBuffers) & 1);
       int st = kv_it % kStages;
       uint32_t ph = (kv_it / kStages) & 1;
       uint32_t pa[kPSteps][4];
@@ -198,16 +221,35 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         softmax(s, x.n_end - 1, alpha);  // O is still 0: nothing to rescale
         pack_p(s, pa);
       }
-      // The first block holds the sequence end: zero V's rows past it.
+      // The first block holds the sequence end: zero V's rows past it
+      // (fp8: the producer's transpose did).
       mbar_wait(sm.v_full(st), ph);
-      if (x.n_end * kBlockN > x.s.seqlen_k)
-        zero_v_tail<kDV, kBlockN>(sm.v(st), x.s.seqlen_k - (x.n_end - 1) * kBlockN, cw);
+      if constexpr (!kFp8) {
+        if (x.n_end * kBlockN > x.s.seqlen_k)
+          zero_v_tail<kDV, kBlockN>(sm.v(st), x.s.seqlen_k - (x.n_end - 1) * kBlockN, cw);
+      }
       for (int n = x.n_end - 2; n >= x.n_begin; --n) {
         const int st_prev = st;
         ++kv_it;
         st = kv_it % kStages;
         ph = (kv_it / kStages) & 1;
         float s[kNS];
+        if constexpr (kSerialPv) {  // P V done before S is issued: pa and s never live together
+          issue_pv(pa, st_prev);
+          wgmma_wait<0>();
+          fence_regs(o);
+          release(sm.v_empty(st_prev));
+          mbar_wait(sm.k_full(st), ph);
+          issue_s(s, st);
+          wgmma_wait<0>();
+          fence_regs(s);
+          release(sm.k_empty(st));
+          softmax(s, n, alpha);
+          rescale_o(alpha);
+          pack_p(s, pa);
+          mbar_wait(sm.v_full(st), ph);
+          continue;
+        }
         mbar_wait(sm.k_full(st), ph);
         pingpong_begin<kPingpong>(cw);
         issue_s(s, st);
@@ -231,30 +273,42 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       fence_regs(o);
       release(sm.v_empty(st));
       ++kv_it;
+      release(sm.q_empty(qs));  // every MMA reading this Q is done
+      ++tcount;
     }
-    release(sm.q_empty(qs));  // every MMA reading this Q is done
 
     // ---- epilogue: normalize, write out and LSE for the rows of this sequence
     // (the tile is looked up again: its fields need no registers during the
     // mainloop)
-    const Tile y = tile_at<kBlockN, kMask>(p, grid, t);
+    const Tile y = tile_at<kBlockN, kMask, kFlags>(p, grid, t);
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf) {
       const float l = quad_sum(l_run[hf]);
-      const int pr = y.m_block * kBlockM + wg_row0 + warp * 16 + g + 8 * hf;
+      const int pr = y.m_block * kBM + wg_row0 + warp * 16 + g + 8 * hf;
       if (pr >= y.rows_total) continue;
       const int r = pr / grid.hpack, hh = kPack ? y.hk * grid.hpack + pr % grid.hpack : y.head;
-      const float sink = kSinks ? sink_logit(p, hh) : neg_inf();
-      const RowFinal f = finish_row(m_run[hf] * kLn2, l, sink);
+      const float sink = (kSinks && !kSplit) ? sink_logit(p, hh) : neg_inf();  // split: the combine adds it
+      RowFinal f = finish_row((m_run[hf] - kPShift) * kLn2, l, sink);  // P (and l) were 2^kPShift too large
+      if constexpr (kFp8) f.out_scale *= value_scale(p, y.b, y.hk);
+      if constexpr (kSplit) {  // fp32 partials, normalized by this split's own sum
+        const int64_t row = split_row(p, y.s, y.b, r);
+        float* part = ws + split_out_index(p, y.split, row, hh);
+#pragma unroll
+        for (int c = 0; c < kNO / 4; ++c) {
+          const int col = c * 8 + 2 * t4;
+          if (col < p.dv) store_pair<kF32>(part + col, o[4 * c + 2 * hf] * f.out_scale, o[4 * c + 2 * hf + 1] * f.out_scale);
+        }
+        if (t4 == 0) ws[split_lse_base(p) + split_lse_index(p, y.split, row, hh)] = f.lse;
+        continue;
+      }
       uint16_t* dst = static_cast<uint16_t*>(p.out) + out_offset(p, y.s, y.b, r, hh);
 #pragma unroll
       for (int c = 0; c < kNO / 4; ++c) {
         const int col = c * 8 + 2 * t4;
-        if (col < p.dv) store_pair<kInDtype>(dst + col, o[4 * c + 2 * hf] * f.out_scale, o[4 * c + 2 * hf + 1] * f.out_scale);
+        if (col < p.dv) store_pair<kOutDtype>(dst + col, o[4 * c + 2 * hf] * f.out_scale, o[4 * c + 2 * hf + 1] * f.out_scale);
       }
       if (t4 == 0 && p.lse) p.lse[lse_offset(p, y.s, y.b, r, hh)] = f.lse;
     }
-    ++tcount;
   }
 }
 

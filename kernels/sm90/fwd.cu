@@ -3,20 +3,25 @@
 // Warp-specialized: warpgroup 0 gives up registers and one of its threads
 // issues the TMA loads; warpgroups 1 and 2 take the registers and compute.
 // Persistent: each CTA walks its tiles of the list in tile_sched.cuh;
-// `group` is the list's group size ((batch, head) pairs).
+// `group` is the list's group size ((batch, head) pairs). With kFlagSplit
+// the tiles write fp32 partials into `ws` (common/combine.cuh's layout) and
+// the combine kernel writes out / LSE; else ws is unused. kFlagOneWarpgroup:
+// one consumer warpgroup (decode). fp8 e4m3 (kInDtype): the whole producer
+// warpgroup works (V transposed in shared memory) and keeps 32 registers.
 #include "consumer.cuh"
 #include "producer.cuh"
 
 namespace fa3jit_k::sm90 {
 
 template <int kD, int kDV, int kBlockN, int kStages, int kInDtype, int kMask, int kFlags>
-__global__ void __launch_bounds__(kThreads, 1)
+__global__ void __launch_bounds__(threads_of(kFlags), 1)
     fwd_kernel(const __grid_constant__ AttnParams p, const __grid_constant__ TmaDesc tq,
-               const __grid_constant__ TmaDesc tk, const __grid_constant__ TmaDesc tv, int group) {
+               const __grid_constant__ TmaDesc tk, const __grid_constant__ TmaDesc tv, int group, float* ws) {
   extern __shared__ __align__(1024) uint8_t smem_raw[];
   constexpr int kQStages = (kFlags & kFlagQDouble) ? 2 : 1;
-  const Smem<kD, kDV, kBlockN, kStages, kQStages> sm(smem_raw);
-  constexpr uint32_t kConsumerWarps = 4 * kConsumerWarpgroups;
+  constexpr bool kFp8 = kInDtype == kFP8E4M3;
+  const Smem<kD, kDV, kBlockN, kStages, kQStages, elem_bytes(kInDtype)> sm(smem_raw);
+  constexpr uint32_t kConsumerWarps = 4 * consumer_warpgroups(kFlags);
   if (threadIdx.x == 0) {
     for (int i = 0; i < kQStages; ++i) {
       mbar_init(sm.q_full(i), 1);
@@ -25,23 +30,24 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int s = 0; s < kStages; ++s) {
       mbar_init(sm.k_full(s), 1);
       mbar_init(sm.k_empty(s), kConsumerWarps);
-      mbar_init(sm.v_full(s), 1);
+      mbar_init(sm.v_full(s), kFp8 ? 128 : 1);  // fp8: every transposing producer thread arrives
+      if (kFp8) mbar_init(sm.vs_full(s), 1);
       mbar_init(sm.v_empty(s), kConsumerWarps);
     }
     mbar_init_fence();
   }
   __syncthreads();
   if (threadIdx.x / 128 == 0) {
-    regs_decrease<kProducerRegs>();
+    regs_decrease<kFp8 ? fp8_producer_regs(kFlags) : producer_regs(kFlags)>();
     if (threadIdx.x == 0) {
       tma_prefetch_desc(&tq);
       tma_prefetch_desc(&tk);
       tma_prefetch_desc(&tv);
-      produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
     }
+    if (threadIdx.x == 0 || kFp8) produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
   } else {
-    regs_increase<kConsumerRegs>();
-    consume<kD, kDV, kBlockN, kStages, kInDtype, kMask, kFlags>(p, sm, threadIdx.x / 128 - 1, group);
+    regs_increase<kFp8 ? fp8_consumer_regs(kFlags) : consumer_regs(kFlags)>();
+    consume<kD, kDV, kBlockN, kStages, kInDtype, kMask, kFlags>(p, sm, threadIdx.x / 128 - 1, group, ws);
   }
 }
 

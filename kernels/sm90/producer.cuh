@@ -2,7 +2,11 @@
 // issues every TMA load. Per tile: Q once (after the consumers released the
 // previous tile's Q), then K and V blocks from the last key block to the
 // first into a ring of `kStages` buffers, each on full / empty mbarriers.
+// fp8: the whole producer warpgroup runs this loop; thread 0 still issues
+// the loads (V into a staging buffer), and all 128 threads transpose each V
+// block into V^T (fp8.cuh) and arrive on v_full.
 #pragma once
+#include "fp8.cuh"
 #include "smem.cuh"
 #include "tile_sched.cuh"
 #include "tma.cuh"
@@ -13,24 +17,31 @@ template <int kD, int kDV, int kBlockN, int kStages, int kMask, int kFlags, clas
 __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, const TmaDesc* tk, const TmaDesc* tv,
                                         const S& sm, int group) {
   constexpr bool kPaged = kFlags & kFlagPaged, kPack = kFlags & kFlagPackGqa;
-  const TileGrid g = tile_grid(p, kPack, group);
+  constexpr int kBM = block_m_of(kFlags);
+  constexpr int kElem = S::kElemBytes, kCols = chunk_cols(kElem);  // elements per 128-byte chunk (TMA box width)
+  constexpr bool kFp8 = kElem == 1;
+  constexpr uint32_t kQLoadBytes = kBM * row_bytes(kD, kElem);  // the Q buffer's first kBM rows
+  const bool issuer = threadIdx.x == 0;  // fp8: the other producer threads only transpose V
+  const TileGrid g = tile_grid<kFlags>(p, group);
   const bool k_is_4d = !kPaged && !p.cu_seqlens_k;
   int kv_it = 0, tcount = 0;
   for (int round = 0; round * int(gridDim.x) < g.count; ++round) {
     const int t = tile_of_round(round);
     if (t >= g.count) continue;
-    const Tile x = tile_at<kBlockN, kMask>(p, g, t);
-    if (!x.valid) continue;
-    // Q: packed rows are (q row, head) pairs, the box (64, hpack, 128 / hpack)
+    const Tile x = tile_at<kBlockN, kMask, kFlags>(p, g, t);
+    if (!x.valid || x.n_end <= x.n_begin) continue;  // no key block: no Q either
+    // Q: packed rows are (q row, head) pairs, the box (64, hpack, kBM / hpack)
     const int qs = tcount % S::kQBuffers;
-    mbar_wait(sm.q_empty(qs), ((tcount / S::kQBuffers) & 1) ^ 1);
-    mbar_arrive_expect_tx(sm.q_full(qs), S::kQBytes);
-    const int q_row = x.s.q_start + x.m_block * kBlockM / g.hpack;
-    const int q_head = kPack ? x.hk * g.hpack : x.head;
-    const int q_batch = p.cu_seqlens_q ? 0 : x.b;
+    if (issuer) {
+      mbar_wait(sm.q_empty(qs), ((tcount / S::kQBuffers) & 1) ^ 1);
+      mbar_arrive_expect_tx(sm.q_full(qs), kQLoadBytes);
+      const int q_row = x.s.q_start + x.m_block * kBM / g.hpack;
+      const int q_head = kPack ? x.hk * g.hpack : x.head;
+      const int q_batch = p.cu_seqlens_q ? 0 : x.b;
 #pragma unroll
-    for (int c = 0; c < padded_cols(kD) / 64; ++c)
-      tma_load_4d(sm.q(qs) + c * kBlockM * 128, tq, c * 64, q_head, q_row, q_batch, sm.q_full(qs));
+      for (int c = 0; c < row_bytes(kD, kElem) / 128; ++c)
+        tma_load_4d(sm.q(qs) + c * kBM * 128, tq, c * kCols, q_head, q_row, q_batch, sm.q_full(qs));
+    }
 
     for (int n = x.n_end - 1; n >= x.n_begin; --n) {
       const int st = kv_it % kStages;
@@ -44,16 +55,29 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
         row = x.s.k_start + n * kBlockN;
         batch = k_is_4d ? x.b : 0;
       }
-      mbar_wait(sm.k_empty(st), ph ^ 1);
-      mbar_arrive_expect_tx(sm.k_full(st), S::kKBytes);
+      if (issuer) {
+        mbar_wait(sm.k_empty(st), ph ^ 1);
+        mbar_arrive_expect_tx(sm.k_full(st), S::kKBytes);
 #pragma unroll
-      for (int c = 0; c < padded_cols(kD) / 64; ++c)
-        tma_load_4d(sm.k(st) + c * kBlockN * 128, tk, c * 64, x.hk, row, batch, sm.k_full(st));
-      mbar_wait(sm.v_empty(st), ph ^ 1);
-      mbar_arrive_expect_tx(sm.v_full(st), S::kVBytes);
+        for (int c = 0; c < row_bytes(kD, kElem) / 128; ++c)
+          tma_load_4d(sm.k(st) + c * kBlockN * 128, tk, c * kCols, x.hk, row, batch, sm.k_full(st));
+        // fp8: V into the staging buffer, free once its previous block's
+        // V^T is complete (every producer thread arrived on v_full)
+        uint64_t* v_bar = kFp8 ? sm.vs_full(st) : sm.v_full(st);
+        uint8_t* v_dst = kFp8 ? sm.vs(st) : sm.v(st);
+        mbar_wait(kFp8 ? sm.v_full(st) : sm.v_empty(st), ph ^ 1);
+        mbar_arrive_expect_tx(v_bar, S::kVsBytes);
 #pragma unroll
-      for (int c = 0; c < padded_cols(kDV) / 64; ++c)
-        tma_load_4d(sm.v(st) + c * kBlockN * 128, tv, c * 64, x.hk, row, batch, sm.v_full(st));
+        for (int c = 0; c < row_bytes(kDV, kElem) / 128; ++c)
+          tma_load_4d(v_dst + c * kBlockN * 128, tv, c * kCols, x.hk, row, batch, v_bar);
+      }
+      if constexpr (kFp8) {
+        mbar_wait(sm.vs_full(st), ph);
+        mbar_wait(sm.v_empty(st), ph ^ 1);  // the consumers are done with this V^T buffer
+        transpose_v<kDV, kBlockN>(smem_addr(sm.vs(st)), smem_addr(sm.v(st)), x.s.seqlen_k - n * kBlockN, int(threadIdx.x));
+        fence_async_smem();  // V^T (generic-proxy stores) is read by wgmma next
+        mbar_arrive(sm.v_full(st));
+      }
       ++kv_it;
     }
     ++tcount;

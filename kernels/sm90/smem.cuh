@@ -5,14 +5,17 @@
 
 namespace fa3jit_k::sm90 {
 
-template <int kD, int kDV, int kBlockN, int kStages, int kQStages>
+template <int kD, int kDV, int kBlockN, int kStages, int kQStages, int kElem = 2>
 struct Smem {
   static constexpr int kQBuffers = kQStages;
-  static constexpr SmemLayout kLayout = smem_layout(kD, kDV, kBlockN, kStages, kQStages);
-  static constexpr int kQBytes = kBlockM * padded_cols(kD) * 2;
-  static constexpr int kKBytes = kBlockN * padded_cols(kD) * 2;  // one stage
-  static constexpr int kVBytes = kBlockN * padded_cols(kDV) * 2;
-  static_assert(kKBytes % 1024 == 0 && kVBytes % 1024 == 0, "tiles must keep 1024-byte alignment");
+  static constexpr int kElemBytes = kElem;
+  static constexpr SmemLayout kLayout = smem_layout(kD, kDV, kBlockN, kStages, kQStages, kElem);
+  static constexpr int kQBytes = kBlockM * row_bytes(kD, kElem);
+  static constexpr int kKBytes = kBlockN * row_bytes(kD, kElem);  // one stage
+  static constexpr int kVsBytes = kBlockN * row_bytes(kDV, kElem);  // V as TMA loads it (fp8: the staging buffer)
+  static constexpr int kVBytes = kElem == 1 ? kDV * row_bytes(kBlockN, 1) : kVsBytes;  // fp8: V^T
+  static_assert(kKBytes % 1024 == 0 && kVBytes % 1024 == 0 && kVsBytes % 1024 == 0,
+                "tiles must keep 1024-byte alignment");
 
   uint8_t* base;
 
@@ -30,6 +33,9 @@ struct Smem {
   __device__ uint64_t* k_empty(int s) const { return bar(2 * kQStages + kStages + s); }
   __device__ uint64_t* v_full(int s) const { return bar(2 * kQStages + 2 * kStages + s); }
   __device__ uint64_t* v_empty(int s) const { return bar(2 * kQStages + 3 * kStages + s); }
+  // fp8 only: the staging buffer of V (loaded by TMA, then transposed into v)
+  __device__ uint8_t* vs(int stage) const { return base + kLayout.vs + stage * kVsBytes; }
+  __device__ uint64_t* vs_full(int s) const { return bar(2 * kQStages + 4 * kStages + s); }
 };
 
 }  // namespace fa3jit_k::sm90

@@ -15,34 +15,59 @@ enum : int {
   kFlagPingpong = 16, // the consumer warpgroups take turns issuing MMAs
   kFlagScalePositive = 32,  // the score scale is > 0 (the softmax scales inside exp2)
   kFlagQDouble = 64,  // two Q buffers: the next tile's Q loads during this tile
+  kFlagSplit = 128,   // split-KV: fp32 partials into the workspace, for the combine kernel
+  kFlagOneWarpgroup = 256,  // decode: one consumer warpgroup, 64-row Q tiles (no pingpong)
 };
 
 // Mask kinds (template argument kMask), as on the sm80 path.
 enum : int { kMaskNone = 0, kMaskCausal = 1, kMaskLocal = 2 /* window and/or chunk */ };
 
-constexpr int kBlockM = 128;          // query rows per tile: 64 per consumer warpgroup
-constexpr int kConsumerWarpgroups = 2;
-constexpr int kThreads = 128 * (1 + kConsumerWarpgroups);  // + the producer warpgroup
-constexpr int kProducerRegs = 24;     // setmaxnreg: 128 * 24 + 256 * 240 = 64512 <= 65536
-constexpr int kConsumerRegs = 240;
+constexpr int kBlockM = 128;  // query rows per tile of the default kernel: 64 per consumer warpgroup
+
+// The shape that the flags give: 2 consumer warpgroups (128-row tiles), or
+// 1 (kFlagOneWarpgroup: 64-row tiles, so that decode's few packed rows do not
+// fill 128); plus the producer warpgroup. setmaxnreg splits the registers:
+// 128 * 24 + 256 * 240 = 64512 <= 65536, or 128 * 56 + 128 * 256 (as FA3).
+FA3JIT_HD constexpr int consumer_warpgroups(int flags) { return (flags & kFlagOneWarpgroup) ? 1 : 2; }
+FA3JIT_HD constexpr int block_m_of(int flags) { return 64 * consumer_warpgroups(flags); }
+FA3JIT_HD constexpr int threads_of(int flags) { return 128 * (1 + consumer_warpgroups(flags)); }
+FA3JIT_HD constexpr int producer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 56 : 24; }
+FA3JIT_HD constexpr int consumer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 256 : 240; }
+// fp8: the producer warpgroup also transposes V, which does not fit in 24
+// registers: 128 * 40 + 256 * 232 = 64512.
+FA3JIT_HD constexpr int fp8_producer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 56 : 40; }
+FA3JIT_HD constexpr int fp8_consumer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 256 : 232; }
 
 // Columns of a head dim in shared memory: whole 64-element swizzle chunks.
 FA3JIT_HD constexpr int padded_cols(int d) { return (d + 63) / 64 * 64; }
 
-// Shared memory (bytes, 16-bit elements): `q_stages` Q tiles, `stages` K
-// and V blocks, then the mbarriers (q full/empty per Q buffer, k full/empty
-// and v full/empty per stage); 1024 bytes of slack to align the base for
-// the 128-byte swizzle.
+// Element size of an input dtype in shared memory: 1 byte for fp8 e4m3,
+// else 2. A 128-byte swizzle row (one TMA box width) holds 128 / bytes
+// elements, so every column chunk, box and k step follows from it.
+FA3JIT_HD constexpr int elem_bytes(int dtype) { return dtype == kFP8E4M3 ? 1 : 2; }
+FA3JIT_HD constexpr int chunk_cols(int elem) { return 128 / elem; }
+// Bytes of a row of `cols` elements: whole 128-byte swizzle chunks.
+FA3JIT_HD constexpr int row_bytes(int cols, int elem) { return (cols * elem + 127) / 128 * 128; }
+
+// Shared memory (bytes; `elem` bytes per element): `q_stages` Q tiles,
+// `stages` K and V blocks, then the mbarriers (q full/empty per Q buffer,
+// k full/empty and v full/empty per stage); 1024 bytes of slack to align
+// the base for the 128-byte swizzle. fp8 (elem 1): wgmma reads 8-bit B
+// operands K-major only, so the V blocks hold V^T (dv rows of block_n keys),
+// and V lands first, as TMA loads it (block_n rows of dv), in `stages`
+// staging buffers `vs`, each with one more full barrier.
 struct SmemLayout {
-  int q, k, v, bars, total;
+  int q, k, v, vs, bars, total;
 };
-FA3JIT_HD constexpr SmemLayout smem_layout(int d, int dv, int block_n, int stages, int q_stages) {
+FA3JIT_HD constexpr SmemLayout smem_layout(int d, int dv, int block_n, int stages, int q_stages, int elem = 2) {
   SmemLayout s{};
+  const bool fp8 = elem == 1;
   s.q = 0;
-  s.k = s.q + q_stages * kBlockM * padded_cols(d) * 2;
-  s.v = s.k + stages * block_n * padded_cols(d) * 2;
-  s.bars = s.v + stages * block_n * padded_cols(dv) * 2;
-  s.total = s.bars + 8 * (2 * q_stages + 4 * stages) + 1024;
+  s.k = s.q + q_stages * kBlockM * row_bytes(d, elem);
+  s.v = s.k + stages * block_n * row_bytes(d, elem);
+  s.vs = s.v + stages * (fp8 ? dv * row_bytes(block_n, 1) : block_n * row_bytes(dv, elem));
+  s.bars = s.vs + (fp8 ? stages * block_n * row_bytes(dv, 1) : 0);
+  s.total = s.bars + 8 * (2 * q_stages + (fp8 ? 5 : 4) * stages) + 1024;
   return s;
 }
 

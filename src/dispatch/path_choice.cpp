@@ -47,7 +47,7 @@ PathChoice choose_path(const Plan& plan) {
   if (plan.path == KernelPath::Sm90 || (plan.path == KernelPath::Auto && sm90_preferred(plan, *c.device))) {
     check_sm90_supports(plan, *c.device);
     c.path = KernelPath::Sm90;
-    c.tile_m = 128;
+    c.tile_m = sm90_plan_tile_m(plan);
     c.tile_n = sm90_plan_block_n(plan);
     return c;
   }

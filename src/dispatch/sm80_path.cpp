@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "../../kernels/common/combine.cuh"
 #include "device/cuda_driver.h"
 #include "dispatch/sm80_specs.h"
+#include "dispatch/split_kv.h"
 #include "fa3jit/error.h"
 #include "jit/jit.h"
 
@@ -122,17 +122,6 @@ void run_sm80(const Plan& plan, const DeviceInfo& device, CUstream stream) {
 
   cuda::set_device(dev.index);
   const jit::Kernel& fwd = jit::get_kernel(sm80_fwd_spec(key), dev.index);
-  const jit::Kernel* combine = key.split ? &jit::get_kernel(combine_spec(key.arch, plan.out_dtype), dev.index) : nullptr;
-
-  const cuda::Driver& drv = cuda::require_driver();
-  CUdeviceptr ws = 0;
-  if (key.split) {
-    const size_t bytes = size_t(fa3jit_k::split_workspace_floats(p)) * sizeof(float);
-    FA3JIT_CU(drv.cuMemAllocAsync(&ws, bytes, stream));
-  }
-  fa3jit_k::AttnParams params = p;
-  float* ws_ptr = reinterpret_cast<float*>(ws);
-  void* args[] = {&params, &ws_ptr};
   jit::LaunchConfig cfg;
   cfg.grid[0] = unsigned(m_tiles);
   cfg.grid[1] = unsigned(key.pack_gqa ? p.h_k : p.h);
@@ -140,24 +129,11 @@ void run_sm80(const Plan& plan, const DeviceInfo& device, CUstream stream) {
   cfg.block[0] = unsigned(32 * key.tile.warps);
   cfg.dynamic_smem = size_t(sm80_smem_bytes(key));
   cfg.stream = stream;
-  try {
+  fa3jit_k::AttnParams params = p;
+  run_with_split_combine(params, plan.out_dtype, key.arch, dev, stream, [&](float* ws) {
+    void* args[] = {&params, &ws};
     jit::launch(fwd, cfg, args);
-    if (combine) {
-      jit::LaunchConfig cc;
-      cc.grid[0] = unsigned((p.max_seqlen_q + fa3jit_k::kCombineRows - 1) / fa3jit_k::kCombineRows);
-      cc.grid[1] = unsigned(p.h);
-      cc.grid[2] = unsigned(p.batch);
-      cc.block[0] = unsigned(fa3jit_k::kCombineThreads);
-      cc.stream = stream;
-      const float* ws_const = ws_ptr;
-      void* cargs[] = {&params, &ws_const};
-      jit::launch(*combine, cc, cargs);
-    }
-  } catch (...) {
-    if (ws) drv.cuMemFreeAsync(ws, stream);
-    throw;
-  }
-  if (ws) FA3JIT_CU(drv.cuMemFreeAsync(ws, stream));
+  });
 }
 
 }  // namespace fa3jit::detail

@@ -9,6 +9,7 @@
 #include "dispatch/heuristics.h"
 #include "dispatch/sm90_specs.h"
 #include "dispatch/sm90_tma.h"
+#include "dispatch/split_kv.h"
 #include "fa3jit/error.h"
 #include "jit/jit.h"
 
@@ -80,8 +81,6 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   if (p.leftpad_k) not_supported("cache_leftpad is not supported yet");
   // The TMA view of k / v spans b batch rows; cache rows picked by index are not addressed.
   if (p.kv_batch_idx) not_supported("cache_batch_idx is not supported yet");
-  if (plan.num_splits_requested > 1)
-    not_supported("num_splits = " + std::to_string(plan.num_splits_requested) + " (split-KV) is not supported yet");
   const Sm90KernelKey key = sm90_key_for(plan);
   if (p.page_table && p.page_size % key.block_n != 0)
     not_supported("page_size = " + std::to_string(p.page_size) + " is not a multiple of the key block (" +
@@ -93,30 +92,19 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
     not_supported("d = " + std::to_string(p.d) + ", dv = " + std::to_string(p.dv) + ": the tile needs " +
                   std::to_string(sm90_smem_bytes(key)) + " bytes of shared memory, more than " +
                   std::to_string(dev.smem_per_block));
+  // The tile list's indices are int: the most tiles any schedule gives
+  // (64-row tiles, unpacked, the splits asked for or auto's at most 128).
   const int64_t group = p.h_k > 0 ? p.h / p.h_k : 1;
-  const int64_t tiles = (int64_t(p.max_seqlen_q) * group + fa3jit_k::sm90::kBlockM - 1) / fa3jit_k::sm90::kBlockM *
-                        std::max(p.h, 1) * std::max(p.batch, 1);
+  const int64_t splits = plan.num_splits_requested > 0 ? plan.num_splits_requested : 128;
+  const int64_t tiles = (int64_t(p.max_seqlen_q) * group + 63) / 64 * std::max(p.h, 1) * std::max(p.batch, 1) * splits;
   if (tiles >= (int64_t(1) << 31))
-    not_supported("batch * h * q tiles = " + std::to_string(tiles) + " is more than 2^31 - 1");
+    not_supported("batch * h * q tiles * num_splits = " + std::to_string(tiles) + " is more than 2^31 - 1");
 }
 
 bool sm90_preferred(const Plan& plan, const DeviceInfo& dev) {
   const fa3jit_k::AttnParams& p = plan.params;
   if (dev.backend != Backend::CUDA || dev.major != 9 || dev.minor != 0) return false;
   if (!sm90_full_speed_dims(p.d, p.dv)) return false;
-  if (plan.num_splits_requested == 0) {
-    const bool pack = plan.pack_gqa_requested >= 0 ? plan.pack_gqa_requested == 1
-                                                   : choose_pack_gqa(p.max_seqlen_q, p.h, p.h_k, fa3jit_k::sm90::kBlockM);
-    const int group = pack && p.h != p.h_k ? p.h / p.h_k : 1;
-    const int splits = choose_num_splits({.batch = p.batch,
-                                          .heads = group > 1 ? p.h_k : p.h,
-                                          .q_rows = p.max_seqlen_q * group,
-                                          .max_seqlen_k = p.max_seqlen_k,
-                                          .workers = std::max(1, dev.sm_count - plan.sm_margin),
-                                          .tile_m = fa3jit_k::sm90::kBlockM,
-                                          .tile_n = sm90_plan_block_n(plan)});
-    if (splits > 1) return false;
-  }
   try {
     check_sm90_supports(plan, dev);
   } catch (const Error&) {
@@ -129,20 +117,29 @@ int sm90_plan_block_n(const Plan& plan) {
   return sm90_key_for(plan).block_n;
 }
 
+int sm90_plan_tile_m(const Plan& plan) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  const bool pack = plan.pack_gqa_requested >= 0 ? plan.pack_gqa_requested == 1
+                                                 : choose_pack_gqa(p.max_seqlen_q, p.h, p.h_k, fa3jit_k::sm90::kBlockM);
+  const int64_t group = pack && sm90_can_pack(p.h, p.h_k) ? p.h / p.h_k : 1;
+  return 64 * sm90_consumer_warpgroups(int64_t(p.max_seqlen_q) * group);
+}
+
 void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   check_sm90_supports(plan, dev);
   fa3jit_k::AttnParams params = plan.params;
-  params.num_splits = 1;  // an automatic split choice runs unsplit (see the header)
   const Sm90KernelKey key = sm90_key_for(plan);
   params.pack_gqa = key.pack_gqa ? 1 : 0;
+  params.num_splits = key.split ? params.num_splits : 1;
   const int hpack = key.pack_gqa ? params.h / params.h_k : 1;
-  const int64_t m_tiles = (int64_t(params.max_seqlen_q) * hpack + fa3jit_k::sm90::kBlockM - 1) / fa3jit_k::sm90::kBlockM;
-  const int64_t tiles = m_tiles * (key.pack_gqa ? params.h_k : params.h) * params.batch;
+  const int block_m = sm90_block_m(key);
+  const int64_t m_tiles = (int64_t(params.max_seqlen_q) * hpack + block_m - 1) / block_m;
+  const int64_t tiles = m_tiles * (key.pack_gqa ? params.h_k : params.h) * params.batch * params.num_splits;
   if (params.batch == 0 || params.total_q == 0 || tiles == 0) return;  // no query row: nothing to write
 
   cuda::set_device(dev.index);
   const jit::Kernel& fwd = jit::get_kernel(sm90_fwd_spec(key), dev.index);
-  CUtensorMap tq = encode_tma("q", q_view(plan), plan.in_dtype, hpack, fa3jit_k::sm90::kBlockM / hpack);
+  CUtensorMap tq = encode_tma("q", q_view(plan), plan.in_dtype, hpack, block_m / hpack);
   // No key anywhere (k has no rows): no K/V block is ever loaded, and TMA
   // cannot describe an empty tensor; q's map stands in.
   const TmaView kv = kv_view(plan, false);
@@ -153,12 +150,14 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   jit::LaunchConfig cfg;
   const int workers = std::max(1, dev.sm_count - plan.sm_margin);
   cfg.grid[0] = unsigned(std::min<int64_t>(tiles, workers));  // persistent: each CTA takes several tiles
-  int group = tile_group(m_tiles, int(cfg.grid[0]));
-  void* args[] = {&params, &tq, &tk, &tv, &group};
-  cfg.block[0] = unsigned(fa3jit_k::sm90::kThreads);
+  int group = tile_group(m_tiles * params.num_splits, int(cfg.grid[0]));
+  cfg.block[0] = unsigned(sm90_threads(key));
   cfg.dynamic_smem = size_t(sm90_smem_bytes(key));
   cfg.stream = stream;
-  jit::launch(fwd, cfg, args);
+  run_with_split_combine(params, plan.out_dtype, 90, dev, stream, [&](float* ws) {
+    void* args[] = {&params, &tq, &tk, &tv, &group, &ws};
+    jit::launch(fwd, cfg, args);
+  });
 }
 
 }  // namespace fa3jit::detail

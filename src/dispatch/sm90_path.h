@@ -10,22 +10,27 @@
 namespace fa3jit::detail {
 
 // Throws fa3jit::Error (NotSupported) naming the argument when the sm90
-// path cannot run the plan on `dev` (e.g. "num_splits = 4 (split-KV) is not
-// supported yet on the sm90 path"). Called before the schedule is resolved.
+// path cannot run the plan on `dev` (e.g. "page_size = 16 is not a multiple
+// of the key block ... on the sm90 path"). Called before the schedule is
+// resolved.
 void check_sm90_supports(const Plan& plan, const DeviceInfo& dev);
 
-// Auto's choice: the sm90 path supports the plan, its head dims are the
-// full-speed ones (d = dv in {64, 96, 128, 192, 256}), and split-KV is
-// neither asked for nor what the heuristic would pick (the sm80 path
-// splits; this one does not yet).
+// Auto's choice: the sm90 path supports the plan and its head dims are the
+// full-speed ones (d = dv in {64, 96, 128, 192, 256}); split-KV, asked for
+// or picked by the heuristic, runs here too.
 bool sm90_preferred(const Plan& plan, const DeviceInfo& dev);
 
 // Keys per block of the plan's instance (for the scheduling heuristics).
 int sm90_plan_block_n(const Plan& plan);
+// Query rows per tile of the plan's instance (for the scheduling
+// heuristics): 64 when the packed rows fit the 1-warpgroup decode kernel
+// (pack_gqa as asked, or as choose_pack_gqa picks), else 128.
+int sm90_plan_tile_m(const Plan& plan);
 
-// Runs the plan (out / lse bound) on `stream`. An automatic num_splits > 1
-// runs unsplit; pack_gqa runs packed when h / h_k divides the 128-row
-// tile, else unpacked (same results). No host synchronization.
+// Runs the plan (out / lse bound, schedule resolved) on `stream`:
+// num_splits > 1 runs split-KV with the combine kernel; pack_gqa runs
+// packed when h / h_k divides the 128-row tile, else unpacked (same
+// results). No host synchronization.
 void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream);
 
 }  // namespace fa3jit::detail

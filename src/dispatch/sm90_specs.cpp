@@ -22,6 +22,8 @@ int flags_of(const Sm90KernelKey& key) {
   if (key.pingpong) f |= k::kFlagPingpong;
   if (key.scale_positive) f |= k::kFlagScalePositive;
   if (key.q_stages == 2) f |= k::kFlagQDouble;
+  if (key.split) f |= k::kFlagSplit;
+  if (key.warpgroups == 1) f |= k::kFlagOneWarpgroup;
   return f;
 }
 
@@ -36,7 +38,8 @@ std::string Sm90KernelKey::describe() const {
   if (sinks) s += " sinks";
   if (pack_gqa) s += " pack_gqa";
   if (pingpong) s += " pingpong";
-  s += " tile " + std::to_string(k::kBlockM) + "x" + std::to_string(block_n) + " s" + std::to_string(stages) + " q" +
+  if (split) s += " split";
+  s += " tile " + std::to_string(64 * warpgroups) + "x" + std::to_string(block_n) + " s" + std::to_string(stages) + " q" +
        std::to_string(q_stages);
   return s;
 }
@@ -69,6 +72,12 @@ int sm90_smem_bytes(const Sm90KernelKey& key) {
   return k::smem_layout(key.d, key.dv, key.block_n, key.stages, key.q_stages).total;
 }
 
+int sm90_consumer_warpgroups(int64_t packed_rows) { return packed_rows <= 64 ? 1 : 2; }
+
+int sm90_block_m(const Sm90KernelKey& key) { return k::block_m_of(flags_of(key)); }
+
+int sm90_threads(const Sm90KernelKey& key) { return k::threads_of(flags_of(key)); }
+
 bool sm90_can_pack(int h, int h_k) {
   const int group = h_k > 0 ? h / h_k : 0;
   return group > 1 && k::kBlockM % group == 0;
@@ -84,6 +93,8 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.paged = p.page_table != nullptr;
   key.softcap = p.softcap > 0.f;
   key.block_n = sm90_block_n(key.d, key.dv, key.mask != k::kMaskNone, key.paged, key.softcap);
+  // Pages of 64 keys (a common serving size) with 128-key blocks: 64-key blocks.
+  if (key.paged && p.page_size % key.block_n != 0 && p.page_size % 64 == 0) key.block_n = 64;
   // FA3JIT_SM90_BLOCK_N replaces the key block (tuning on a new GPU): one of
   // the wgmma widths the kernel is built with that is a multiple of 16.
   if (const char* text = std::getenv("FA3JIT_SM90_BLOCK_N"); text && *text) {
@@ -99,6 +110,8 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.varlen = fwd_is_varlen(p);
   key.sinks = p.sinks != nullptr;
   key.pack_gqa = p.pack_gqa != 0 && sm90_can_pack(p.h, p.h_k);
+  key.split = p.num_splits > 1;
+  key.warpgroups = sm90_consumer_warpgroups(int64_t(p.max_seqlen_q) * (key.pack_gqa ? p.h / p.h_k : 1));
   key.scale_positive = p.softmax_scale > 0.f && !p.q_descale && !p.k_descale;
   key.pingpong = sm90_default_pingpong(key.d, key.dv);
   // FA3JIT_SM90_PINGPONG=0|1 replaces the default (tuning).
@@ -108,6 +121,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_PINGPONG must be 0 or 1; got '" + t + "'");
     key.pingpong = t == "1";
   }
+  if (key.warpgroups == 1) key.pingpong = false;  // pingpong takes turns between two warpgroups
   key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages);
   return key;
 }
@@ -139,18 +153,23 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         key.q_stages = sm90_q_stages(d, d, key.block_n, key.stages);
         specs.push_back(sm90_fwd_spec(key));
       }
-    for (int d : {64, 128}) {  // decode on a paged cache: GQA packed, causal
-      Sm90KernelKey key;
-      key.dtype = dt;
-      key.d = key.dv = d;
-      key.block_n = sm90_block_n(d, d, true, true, false);
-      key.pingpong = sm90_default_pingpong(d, d);
-      key.mask = k::kMaskCausal;
-      key.paged = true;
-      key.pack_gqa = true;
-      key.q_stages = sm90_q_stages(d, d, key.block_n, key.stages);
-      specs.push_back(sm90_fwd_spec(key));
-    }
+    // Decode on a paged cache: GQA packed, causal; the 2-warpgroup kernel
+    // (speculative decode, big groups) and the 1-warpgroup one, split and not.
+    for (int d : {64, 128})
+      for (int variant = 0; variant < 3; ++variant) {
+        Sm90KernelKey key;
+        key.dtype = dt;
+        key.d = key.dv = d;
+        key.block_n = sm90_block_n(d, d, true, true, false);
+        key.warpgroups = variant == 0 ? 2 : 1;
+        key.split = variant == 2;
+        key.pingpong = key.warpgroups == 2 && sm90_default_pingpong(d, d);
+        key.mask = k::kMaskCausal;
+        key.paged = true;
+        key.pack_gqa = true;
+        key.q_stages = sm90_q_stages(d, d, key.block_n, key.stages);
+        specs.push_back(sm90_fwd_spec(key));
+      }
   }
   return specs;
 }

@@ -2,6 +2,7 @@
 // (head dims, dtype, mask kind, features, key block) a plan needs, and its
 // KernelSpec for the JIT. Pure functions of the plan: testable anywhere.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ struct Sm90KernelKey {
   bool pingpong = true;       // consumer warpgroups alternate their MMAs (default: d, dv <= 128)
   bool scale_positive = true; // softmax_scale > 0, no descale: the scale folds into exp2
   int q_stages = 1;           // 2: the next tile's Q loads during this one (where smem allows)
+  bool split = false;         // split-KV: fp32 partials into a workspace, then the combine kernel
+  int warpgroups = 2;         // consumer warpgroups: 2 (128-row tiles) or 1 (64-row decode tiles)
   // e.g. "sm90 fwd sm_90a bfloat16 d128/dv128 causal paged tile 128x128 s2"
   std::string describe() const;
 };
@@ -49,9 +52,19 @@ bool sm90_default_pingpong(int d, int dv);
 int sm90_q_stages(int d, int dv, int block_n, int stages);
 // Bytes of dynamic shared memory of a key's kernel.
 int sm90_smem_bytes(const Sm90KernelKey& key);
+// Consumer warpgroups for tiles whose longest sequence has `packed_rows`
+// query rows per tile row group (max_seqlen_q, times h / h_k when packed):
+// 1 (the 64-row decode kernel) when they fit in 64, else 2.
+int sm90_consumer_warpgroups(int64_t packed_rows);
+// Query rows per tile of a key's kernel (64 per consumer warpgroup).
+int sm90_block_m(const Sm90KernelKey& key);
+// Threads per CTA of a key's kernel (the producer warpgroup + consumers).
+int sm90_threads(const Sm90KernelKey& key);
 
-// The key of a plan (num_splits == 1; pack_gqa as the plan says, when the
-// group of q-heads divides the 128-row tile).
+// The key of a plan with its schedule resolved: split when num_splits > 1;
+// pack_gqa as the plan says, when the group of q-heads divides the 128-row
+// tile; one consumer warpgroup when the packed rows fit in 64; paged KV with
+// pages of 64 (not 128) keys takes 64-key blocks.
 Sm90KernelKey sm90_key_for(const Plan& plan);
 // Whether pack_gqa can be honoured: h / h_k divides the 128-row tile.
 bool sm90_can_pack(int h, int h_k);
@@ -60,7 +73,9 @@ jit::KernelSpec sm90_fwd_spec(const Sm90KernelKey& key);
 
 // Specs that `fa3jit warmup` precompiles for an arch (none unless 90):
 // bf16 and fp16, d = dv in {64, 96, 128, 192, 256}, causal or not, plus
-// paged decode (packed GQA, causal) for d 64 / 128.
+// paged decode (packed GQA, causal) for d 64 / 128: the 2-warpgroup kernel
+// and the 1-warpgroup one, split and not (the combine kernel is the sm80
+// family's, built for every arch).
 std::vector<jit::KernelSpec> sm90_warmup_specs(int arch);
 // The `fa3jit warmup` family: sm90_warmup_specs with --all-common, else the
 // forward kernels of the requested head dims / dtypes / masks (sm_90 only).

@@ -57,6 +57,32 @@ TEST_P(KvcacheGpu, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Cases, KvcacheGpu, ::testing::ValuesIn(gpu_cases()),
                          [](const auto& info) { return info.param.c.name; });
 
+// A serving decode step on the Hopper path itself: paged cache (pages of
+// 128), one appended token, 32 q-heads on 8 kv-heads, splits from the
+// heuristic or asked for (flash_attn_with_kvcache reaches the sm90 kernel).
+TEST(KvcacheGpu, DecodeStepOnTheSm90Path) {
+  const DeviceInfo* h100 = find_cuda_gpu(90, 90);
+  if (!h100) GTEST_SKIP() << no_gpu_message("sm_90");
+  for (int splits : {0, 1, 3}) {
+    KvcacheConfig c;
+    c.batch = 3;
+    c.h = 32;
+    c.h_k = 8;
+    c.d = c.dv = 128;
+    c.page_size = 128;
+    c.s_cache = 4200;
+    c.cache_seqlens = {4000, 0, 900};
+    c.new_lens = {1};
+    c.q_lens = {1};
+    c.causal = true;
+    c.num_splits = splits;
+    const KvcacheProblem problem = make_kvcache_problem(c);
+    const KvcacheExpected expected = expected_kvcache(problem);
+    const KvcacheRun run = run_kvcache(problem, Device{DeviceType::CUDA, h100->index}, KernelPath::Sm90);
+    EXPECT_EQ(check_kvcache_run(expected, run), "") << "num_splits " << splits;
+  }
+}
+
 TEST(KvcacheGpu, CheckMetadataRefusedWhileCapturing) {
   SKIP_WITHOUT_GPU();
   KvcacheConfig c;

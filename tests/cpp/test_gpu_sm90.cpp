@@ -26,6 +26,153 @@ const DeviceInfo* sm90_gpu() { return find_cuda_gpu(90, 90); }
 
 using Case = VarlenGpuCase;
 
+// Key lengths in [1, max_len] for a batch (a fixed LCG: the case list is
+// the same on every run).
+std::vector<int> key_lengths(int batch, int max_len, uint32_t seed) {
+  std::vector<int> out;
+  for (int b = 0; b < batch; ++b) {
+    seed = seed * 1664525u + 1013904223u;
+    out.push_back(1 + int((seed >> 8) % uint32_t(max_len)));
+  }
+  return out;
+}
+
+// Split-KV (explicit splits, more splits than a sequence has key blocks,
+// every mask and score feature, fixed length) and decode shapes on a paged
+// cache: GQA 32/8 packed, 1 or 4 query rows, the 1-warpgroup kernel (up to
+// 64 packed rows) split and not, splits chosen by the heuristic.
+void add_split_and_decode_cases(VarlenCaseList& cs) {
+  auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) { cs.add(std::move(name), cfg, opt); };
+  for (int splits : {2, 3, 7}) {  // zero-length and 1-token sequences
+    ProblemConfig c;
+    c.d = c.dv = 128;
+    c.batch = 5;
+    c.seqlens_q = {3, 0, 1, 200, 1};
+    c.seqlens_k = {900, 0, 1, 1000, 130};
+    c.num_splits = splits;
+    add("split" + std::to_string(splits), c);
+    c.causal = true;
+    c.dtype = DType::f16;
+    add("split" + std::to_string(splits) + "_causal_f16", c);
+  }
+  {
+    ProblemConfig c;  // 5 splits of 5 blocks: sequences of 1 and 2 blocks leave splits empty
+    c.seqlens_q = {2, 1, 7, 0};
+    c.seqlens_k = {600, 1, 129, 0};
+    c.batch = 4;
+    c.num_splits = 5;
+    add("split5_more_than_blocks", c);
+    c.num_splits = 64;  // clamped to the longest sequence's 5 blocks
+    add("split64_clamped", c);
+  }
+  {
+    ProblemConfig c;  // every feature with splits: causal sliding window, sinks, softcap, LSE
+    c.causal = true;
+    c.window_left = 200;
+    c.softcap = 5.f;
+    c.sinks = true;
+    c.d = c.dv = 128;
+    c.batch = 3;
+    c.seqlens_q = {50, 1, 300};
+    c.seqlens_k = {1000, 500, 300};
+    c.num_splits = 3;
+    add("split3_causal_window_sinks_softcap", c);
+    c.causal = false;
+    c.window_left = 100;
+    c.window_right = 50;
+    c.softcap = 0.f;
+    c.attention_chunk = 256;
+    c.sinks_dtype = DType::bf16;
+    c.num_splits = 4;
+    add("split4_local_chunk_sinks", c);
+  }
+  for (int d : {64, 256}) {
+    ProblemConfig c;
+    c.d = c.dv = d;
+    c.causal = d == 64;
+    c.batch = 3;
+    c.seqlens_q = {100, 1, 33};
+    c.seqlens_k = {800, 300, 33};
+    c.num_splits = 3;
+    add("split3_d" + std::to_string(d), c);
+  }
+  {
+    ProblemConfig c;  // fixed length (4-D): the workspace row is b * max_seqlen_q + r
+    c.varlen = false;
+    c.batch = 3;
+    c.seqlens_q = {5};
+    c.seqlens_k = {700};
+    c.num_splits = 3;
+    add("split3_fixed_len", c);
+    c.seqused_k = true;
+    add("split3_fixed_len_seqused_k", c);
+  }
+  {
+    ProblemConfig c;  // 1 warpgroup unpacked (64 rows), and 2 warpgroups packed (17 x 4 = 68 rows), split and not
+    c.h = c.h_k = 4;
+    c.batch = 3;
+    c.seqlens_q = {64, 10, 1};
+    c.seqlens_k = {500, 64, 1};
+    c.causal = true;
+    add("onewg_unpacked", c);
+    c.num_splits = 3;
+    add("onewg_unpacked_split3", c);
+    c.h = 8;
+    c.h_k = 2;
+    c.seqlens_q = {17, 3, 0};
+    c.seqlens_k = {400, 200, 0};
+    RunOptions o;
+    o.pack_gqa = true;
+    add("twowg_packed68_split3", c, o);
+    c.num_splits = 1;
+    add("twowg_packed68", c, o);
+  }
+  // decode on a paged cache: 32 q-heads on 8 kv-heads packed, causal
+  for (int ps : {128, 256})
+    for (int sq : {1, 4}) {
+      const std::string base = "decode_paged" + std::to_string(ps) + "_q" + std::to_string(sq);
+      ProblemConfig c;
+      c.h = 32;
+      c.h_k = 8;
+      c.d = c.dv = 128;
+      c.causal = true;
+      c.page_size = ps;
+      RunOptions o;
+      o.pack_gqa = true;
+      c.batch = 3;
+      c.seqlens_q = std::vector<int>(3, sq);
+      c.seqlens_k = {20000, 37, 9000};
+      c.num_splits = 0;  // the heuristic: 24 packed tiles on an H100 split about 6 ways
+      add(base + "_b3_auto", c, o);
+      c.num_splits = 7;
+      add(base + "_b3_split7", c, o);
+      c.batch = 17;
+      c.seqlens_q = std::vector<int>(17, sq);
+      c.seqlens_k = key_lengths(17, 3000, uint32_t(ps + sq));
+      c.num_splits = 4;
+      add(base + "_b17_split4", c, o);
+      c.num_splits = 1;  // the 1-warpgroup kernel unsplit
+      add(base + "_b17", c, o);
+    }
+  {
+    ProblemConfig c;  // batch 1, long keys: Auto splits to fill the GPU (d64, pages of 128)
+    c.h = 32;
+    c.h_k = 8;
+    c.causal = true;
+    c.page_size = 128;
+    c.batch = 1;
+    c.seqlens_q = {1};
+    c.seqlens_k = {16000};
+    c.num_splits = 0;
+    RunOptions o;
+    o.pack_gqa = true;
+    add("decode_paged128_d64_b1_auto", c, o);
+    c.d = c.dv = 128;
+    c.page_size = 64;  // 64-key blocks
+    add("decode_paged64_b1_auto", c, o);
+  }
+}
+
 std::vector<Case> all_cases() {
   VarlenCaseList cs(900);
   auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) { cs.add(std::move(name), cfg, opt); };
@@ -85,6 +232,7 @@ std::vector<Case> all_cases() {
   add_mask_cases(cs, 400);
   add_softcap_and_sink_cases(cs, 300);
   add_zero_length_cases(cs);
+  add_split_and_decode_cases(cs);
   // paged KV (page size a multiple of the key block: 128 for d <= 128, else 64)
   {
     ProblemConfig c;
@@ -166,9 +314,6 @@ void expect_not_supported(const ProblemConfig& c, const std::string& names) {
 TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
   SKIP_WITHOUT_SM90();
   ProblemConfig c;
-  c.num_splits = 2;
-  expect_not_supported(c, "num_splits = 2");
-  c = ProblemConfig{};
   c.page_size = 16;
   expect_not_supported(c, "page_size = 16");
   c = ProblemConfig{};
@@ -177,8 +322,8 @@ TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
   expect_not_supported(c, "q dtype");
 }
 
-// Auto runs what the sm90 path does not (splits, small pages) on sm80, with
-// the same answers.
+// Auto runs what the sm90 path does not (small pages) on sm80, with the
+// same answers (splits included).
 TEST(Sm90GpuAuto, FallsBackToSm80WhereSm90CannotRun) {
   SKIP_WITHOUT_SM90();
   ProblemConfig c;

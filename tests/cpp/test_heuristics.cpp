@@ -39,11 +39,25 @@ TEST(HeuristicsSplits, CappedAt128AndDegenerateInputs) {
   EXPECT_EQ(choose_num_splits(decode(1, 8, 0)), 1);
 }
 
+// The sm90 decode kernel's shapes (64-row tiles, 128-key blocks, 8 packed
+// kv-heads on an H100's 132 SMs): small batches split to about a wave,
+// batches that fill the SMs do not.
+TEST(HeuristicsSplits, Sm90PackedDecode) {
+  EXPECT_EQ(choose_num_splits(decode(1, 8, 8192)), 16);   // 64 blocks: at most 16 splits of 4
+  EXPECT_EQ(choose_num_splits(decode(3, 8, 20000)), 6);   // ceil(132 / 24)
+  EXPECT_EQ(choose_num_splits(decode(17, 8, 20000)), 1);  // 136 units fill 132 SMs
+  EXPECT_EQ(choose_num_splits(decode(64, 8, 8192)), 1);
+}
+
 TEST(HeuristicsPackGqa, OnlyForFewRowsAndRealGroups) {
   EXPECT_TRUE(choose_pack_gqa(1, 32, 8, 64));
   EXPECT_TRUE(choose_pack_gqa(8, 32, 8, 64));
   EXPECT_FALSE(choose_pack_gqa(1, 32, 32, 64));   // no group to pack
   EXPECT_FALSE(choose_pack_gqa(4096, 32, 8, 64)); // prefill fills tiles anyway
+  // sm90 picks its tile (64 or 128 rows) from the packed rows: the choice
+  // must not flip between the two tile sizes for rows that fit 64 packed
+  for (int rows = 1; rows <= 32; ++rows)
+    EXPECT_EQ(choose_pack_gqa(rows, 32, 16, 128), choose_pack_gqa(rows, 32, 16, 64)) << rows;
 }
 
 }  // namespace

@@ -51,6 +51,14 @@ detail::Sm90KernelKey key(DType dt, int d, int mask, bool paged = false, bool so
   return x;
 }
 
+// The split-KV variant of a key, with `warpgroups` consumer warpgroups.
+detail::Sm90KernelKey split_key(detail::Sm90KernelKey x, int warpgroups) {
+  x.split = true;
+  x.warpgroups = warpgroups;
+  if (warpgroups == 1) x.pingpong = false;
+  return x;
+}
+
 TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
   const std::vector<detail::Sm90KernelKey> keys = {
       key(DType::bf16, 64, k::kMaskNone),
@@ -60,6 +68,10 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
       key(DType::f16, 256, k::kMaskNone, false, false, true),
       key(DType::bf16, 256, k::kMaskNone, false, true),  // softcap: 64-key blocks
       key(DType::bf16, 128, k::kMaskLocal, true, true, true, true, 64),
+      split_key(key(DType::bf16, 128, k::kMaskCausal, true, false, false, true), 1),  // decode: 1 warpgroup
+      split_key(key(DType::f16, 64, k::kMaskNone, false, false, false, true), 1),
+      split_key(key(DType::bf16, 128, k::kMaskLocal, false, true, true), 2),  // split, 2 warpgroups
+      split_key(key(DType::bf16, 256, k::kMaskCausal, true), 1),
   };
   std::vector<std::future<std::vector<char>>> jobs;
   for (const auto& x : keys) {
@@ -117,6 +129,8 @@ TEST(Sm90Specs, KeyOfAPlan) {
   c.sinks = true;
   c.h = 8;
   c.h_k = 2;
+  c.seqlens_q = {40, 20};  // 160 packed rows: the 2-warpgroup kernel
+  c.seqlens_k = {50, 70};
   Problem p = make_problem(c);
   detail::Plan plan = plan_of(c, p);
   plan.params.pack_gqa = 1;
@@ -165,19 +179,22 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
     Problem p = make_problem(c);
     expect_not_supported(plan_of(c, p), h100, "q dtype");
   }
-  {
+  {  // split-KV runs here, asked for or automatic
     ProblemConfig c;
     c.num_splits = 3;
     Problem p = make_problem(c);
     const detail::Plan plan = plan_of(c, p);
-    expect_not_supported(plan, h100, "num_splits = 3");
-    EXPECT_FALSE(detail::sm90_preferred(plan, h100));
+    EXPECT_NO_THROW(detail::check_sm90_supports(plan, h100));
+    EXPECT_TRUE(detail::sm90_preferred(plan, h100));
   }
   {
     ProblemConfig c;
     c.page_size = 16;
     Problem p = make_problem(c);
     expect_not_supported(plan_of(c, p), h100, "page_size = 16");
+    c.page_size = 64;  // 64-key blocks
+    Problem p64 = make_problem(c);
+    EXPECT_NO_THROW(detail::check_sm90_supports(plan_of(c, p64), h100));
   }
   {
     ProblemConfig c;
@@ -219,7 +236,7 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
 TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   EXPECT_TRUE(detail::sm90_warmup_specs(80).empty());
   const std::vector<jit::KernelSpec> specs = detail::sm90_warmup_specs(90);
-  ASSERT_EQ(specs.size(), 2u * (5 * 2 + 2));
+  ASSERT_EQ(specs.size(), 2u * (5 * 2 + 2 * 3));
   for (const jit::KernelSpec& s : specs) {
     EXPECT_TRUE(s.arch_specific);
     EXPECT_EQ(s.entry_file, "sm90/fwd.cu");
@@ -232,6 +249,68 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
   ASSERT_EQ(some.size(), 2u);
   EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, 96>"), std::string::npos) << some[1].kernel_name;
+}
+
+// Decode: one q row per sequence, 32 q-heads on 8 kv-heads, a paged cache
+// with splits (the schedule as dispatch resolves it).
+detail::Plan decode_plan(int seqlen_q, int num_splits, int page_size, Problem& holder) {
+  ProblemConfig c;
+  c.batch = 3;
+  c.h = 32;
+  c.h_k = 8;
+  c.d = c.dv = 128;
+  c.causal = true;
+  c.page_size = page_size;
+  c.seqlens_q = {seqlen_q, seqlen_q, seqlen_q};
+  c.seqlens_k = {1000, 1, 300};
+  c.num_splits = num_splits;
+  holder = make_problem(c);
+  detail::Plan plan = plan_of(c, holder);
+  plan.params.pack_gqa = 1;
+  return plan;
+}
+
+TEST(Sm90Specs, DecodeTakesTheOneWarpgroupKernelAndSplits) {
+  Problem holder;
+  const detail::Sm90KernelKey x = detail::sm90_key_for(decode_plan(4, 3, 128, holder));
+  EXPECT_EQ(x.warpgroups, 1);  // 4 rows x 4 packed heads = 16 rows
+  EXPECT_TRUE(x.split && x.pack_gqa && x.paged);
+  EXPECT_FALSE(x.pingpong);
+  EXPECT_EQ(detail::sm90_block_m(x), 64);
+  EXPECT_EQ(detail::sm90_threads(x), 256);
+  EXPECT_NE(x.describe().find("split tile 64x128"), std::string::npos) << x.describe();
+  const int flags = k::kFlagPaged | k::kFlagPackGqa | k::kFlagScalePositive | k::kFlagQDouble | k::kFlagSplit |
+                    k::kFlagOneWarpgroup;
+  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find(", " + std::to_string(flags) + ">"), std::string::npos)
+      << detail::sm90_fwd_spec(x).kernel_name;
+
+  const detail::Sm90KernelKey unsplit = detail::sm90_key_for(decode_plan(1, 1, 256, holder));
+  EXPECT_EQ(unsplit.warpgroups, 1);
+  EXPECT_FALSE(unsplit.split);
+  // 17 rows x 4 heads = 68 packed rows: the 128-row kernel
+  EXPECT_EQ(detail::sm90_key_for(decode_plan(17, 1, 128, holder)).warpgroups, 2);
+  // pages of 64 keys: 64-key blocks
+  EXPECT_EQ(detail::sm90_key_for(decode_plan(1, 1, 64, holder)).block_n, 64);
+
+  EXPECT_EQ(detail::sm90_consumer_warpgroups(1), 1);
+  EXPECT_EQ(detail::sm90_consumer_warpgroups(64), 1);
+  EXPECT_EQ(detail::sm90_consumer_warpgroups(65), 2);
+}
+
+TEST(Sm90Specs, PlanTileRowsFollowThePackChoice) {
+  Problem holder;
+  detail::Plan plan = decode_plan(1, 0, 128, holder);
+  plan.pack_gqa_requested = -1;  // auto: packs 1 row x 4 heads
+  EXPECT_EQ(detail::sm90_plan_tile_m(plan), 64);
+  plan.pack_gqa_requested = 0;
+  EXPECT_EQ(detail::sm90_plan_tile_m(plan), 64);  // 1 row unpacked
+  plan = decode_plan(20, 0, 128, holder);
+  plan.pack_gqa_requested = -1;  // 20 rows x 4 heads = 80 packed rows
+  EXPECT_EQ(detail::sm90_plan_tile_m(plan), 128);
+  plan.pack_gqa_requested = 0;  // 20 rows unpacked
+  EXPECT_EQ(detail::sm90_plan_tile_m(plan), 64);
+  // Auto prefers sm90 for a split-wanting decode (the heuristic splits few, long sequences)
+  EXPECT_TRUE(detail::sm90_preferred(decode_plan(1, 0, 128, holder), simulated_h100()));
 }
 
 }  // namespace
