@@ -4,13 +4,27 @@
 # command and the Python extension; run ALL C++ tests (the GPU ones run
 # there) and the Python tests (torch / cupy on the GPU); then the prefill
 # benchmark of the sm80 and sm90 paths beside SDPA's FA2 and cuDNN.
-#   scripts/gpu_all.sh [steps]   steps: build test python jit bench (default: all)
+#   scripts/gpu_all.sh [steps]   steps: build test python jit bench suite
+#   (default: build test python jit bench)
 # jit: the first call of a fresh process with a cold and a warm JIT cache
-# (bench/jit_first_call.py).
+# (bench/jit_first_call.py). suite: bench/suite.py through
+# scripts/bench_gpu.sh (SUITE_ARGS, default --quick) on this build.
+# Every log goes into $OUT/logs.tar.gz (the device tool returns only a few
+# files); $OUT also gets summary.txt and the suite's results.md.
 set -u -o pipefail
 source "$(dirname "$0")/lib_gpu_build.sh"
 gpu_setup /tmp/fa3jit_gpu_all gpu-all "build test python jit bench" "$@"
 summary=()
+FINAL_OUT=$OUT
+OUT=$(mktemp -d /tmp/fa3jit_gpu_all_logs.XXXXXX)  # packed into $FINAL_OUT at the end
+pack_logs() {
+  tar -czf "$FINAL_OUT/logs.tar.gz" -C "$OUT" . 2>/dev/null
+  [ -f "$OUT/suite/results.md" ] && cp "$OUT/suite/results.md" "$FINAL_OUT/results.md"
+  [ -f "$OUT/suite/results.json" ] && cp "$OUT/suite/results.json" "$FINAL_OUT/results.json"
+  [ -f "$OUT/suite/report.tar.gz" ] && cp "$OUT/suite/report.tar.gz" "$FINAL_OUT/report.tar.gz"
+  printf '%s\n' "${summary[@]}" >"$FINAL_OUT/summary.txt"
+}
+trap pack_logs EXIT
 
 if has build; then
   {
@@ -51,6 +65,13 @@ if has bench; then
     >"$OUT/sdpa.log" 2>&1 || status=1
   python3 "$ROOT/bench/side_by_side.py" --sdpa "$OUT/sdpa.json" sm80="$OUT/bench_sm80.json" sm90="$OUT/bench_sm90.json" |
     tee "$OUT/side_by_side.txt"
+fi
+if has suite; then
+  # shellcheck disable=SC2086
+  FA3JIT_PY_BUILD="$BUILD-py" OUT="$OUT/suite" BENCH_DEADLINE_S=${BENCH_DEADLINE_S:-560} \
+    bash "$ROOT/scripts/bench_gpu.sh" ${SUITE_ARGS:---quick} >"$OUT/suite.log" 2>&1 || status=1
+  tail -3 "$OUT/suite.log"
+  summary+=("suite: $(grep -c '' "$OUT/suite/results.md" 2>/dev/null || echo no) lines of results.md")
 fi
 printf '%s\n' "${summary[@]}"
 exit $status
