@@ -59,6 +59,12 @@ detail::Sm90KernelKey split_key(detail::Sm90KernelKey x, int warpgroups) {
   return x;
 }
 
+detail::Sm90KernelKey with_block_n(detail::Sm90KernelKey x, int block_n) {
+  x.block_n = block_n;
+  x.q_stages = detail::sm90_q_stages(x.d, x.dv, x.block_n, x.stages);
+  return x;
+}
+
 TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
   const std::vector<detail::Sm90KernelKey> keys = {
       key(DType::bf16, 64, k::kMaskNone),
@@ -72,6 +78,7 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
       split_key(key(DType::f16, 64, k::kMaskNone, false, false, false, true), 1),
       split_key(key(DType::bf16, 128, k::kMaskLocal, false, true, true), 2),  // split, 2 warpgroups
       split_key(key(DType::bf16, 256, k::kMaskCausal, true), 1),
+      split_key(with_block_n(key(DType::bf16, 128, k::kMaskCausal, true, false, false, true), 64), 1),  // pages of 64
   };
   std::vector<std::future<std::vector<char>>> jobs;
   for (const auto& x : keys) {

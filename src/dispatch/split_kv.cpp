@@ -1,0 +1,41 @@
+#include "dispatch/split_kv.h"
+
+#include "../../kernels/common/combine.cuh"
+#include "device/cuda_driver.h"
+#include "dispatch/sm80_specs.h"
+#include "jit/jit.h"
+
+namespace fa3jit::detail {
+
+void run_with_split_combine(const fa3jit_k::AttnParams& p, DType out_dtype, int arch, const DeviceInfo& dev,
+                            CUstream stream, const std::function<void(float* ws)>& launch_forward) {
+  if (p.num_splits <= 1) {
+    launch_forward(nullptr);
+    return;
+  }
+  const jit::Kernel& combine = jit::get_kernel(combine_spec(arch, out_dtype), dev.index);
+  const cuda::Driver& drv = cuda::require_driver();
+  CUdeviceptr ws = 0;
+  const size_t bytes = size_t(fa3jit_k::split_workspace_floats(p)) * sizeof(float);
+  FA3JIT_CU(drv.cuMemAllocAsync(&ws, bytes, stream));
+  float* ws_ptr = reinterpret_cast<float*>(ws);
+  try {
+    launch_forward(ws_ptr);
+    jit::LaunchConfig cc;
+    cc.grid[0] = unsigned((p.max_seqlen_q + fa3jit_k::kCombineRows - 1) / fa3jit_k::kCombineRows);
+    cc.grid[1] = unsigned(p.h);
+    cc.grid[2] = unsigned(p.batch);
+    cc.block[0] = unsigned(fa3jit_k::kCombineThreads);
+    cc.stream = stream;
+    fa3jit_k::AttnParams params = p;
+    const float* ws_const = ws_ptr;
+    void* cargs[] = {&params, &ws_const};
+    jit::launch(combine, cc, cargs);
+  } catch (...) {
+    drv.cuMemFreeAsync(ws, stream);
+    throw;
+  }
+  FA3JIT_CU(drv.cuMemFreeAsync(ws, stream));
+}
+
+}  // namespace fa3jit::detail
