@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The sm90 (Hopper) path on an H100/H200 machine: build, GPU tests, SASS
-# check (HGMMA present, no local memory), then the benchmark of the sm90
+# check (HGMMA, or QGMMA for fp8, present; no local memory), then the benchmark of the sm90
 # path next to the sm80 path, PyTorch SDPA (FA2) and cuDNN.
 #   scripts/gpu_check_sm90.sh [steps]    steps: any of build test sanitize sass bench (default: build test sass bench)
 # Logs go to $OUT (default /tmp/fa3jit_gpu_check_sm90). A GoogleTest prefix
@@ -33,9 +33,9 @@ if has sanitize; then
 fi
 
 if has sass; then
-  python3 "$ROOT/scripts/sass_summary.py" "$FA3JIT_CACHE_DIR" "$OUT/sass.log" --mma HGMMA --kernel sm90
+  python3 "$ROOT/scripts/sass_summary.py" "$FA3JIT_CACHE_DIR" "$OUT/sass.log" --mma HGMMA,QGMMA --kernel sm90
   head -40 "$OUT/sass.log"
-  grep -q "HGMMA=0 " "$OUT/sass.log" && { echo "an sm90 kernel has no HGMMA"; status=1; }
+  grep -qE "(^| )MMA=0 " "$OUT/sass.log" && { echo "an sm90 kernel has no HGMMA / QGMMA"; status=1; }
   grep -qE "LDL=[1-9]|STL=[1-9]" "$OUT/sass.log" && { echo "an sm90 kernel uses local memory"; status=1; }
 fi
 

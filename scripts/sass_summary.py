@@ -1,7 +1,8 @@
 """One line per cached kernel: MMA instruction count, local-memory loads /
 stores (LDL / STL: spills) and register use, from cuobjdump. Used by the
 `sass` step of scripts/gpu_check.sh (sm80: HMMA) and gpu_check_sm90.sh
-(sm90: HGMMA, sm90 kernels only).
+(sm90: HGMMA and the fp8 kernels' QGMMA, sm90 kernels only). With several
+opcodes (comma-separated) each is counted and MMA= gives their sum.
 
   python3 scripts/sass_summary.py CACHE_DIR LOG --mma HMMA [--kernel sm90] [--limit 80]
 """
@@ -16,7 +17,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cache", help="the JIT cache (FA3JIT_CACHE_DIR)")
     ap.add_argument("log", help="where the lines go")
-    ap.add_argument("--mma", required=True, help="the MMA opcode to count (HMMA, HGMMA)")
+    ap.add_argument("--mma", required=True, help="the MMA opcode(s) to count (HMMA, HGMMA or HGMMA,QGMMA)")
     ap.add_argument("--kernel", default="", help="only kernels whose name contains this")
     ap.add_argument("--limit", type=int, default=0, help="at most this many cache entries (0: all)")
     a = ap.parse_args()
@@ -39,7 +40,11 @@ def main():
             if a.kernel and not any(a.kernel in n for n in names):
                 continue
             usage = " | ".join(l.strip() for l in res.splitlines() if "REG:" in l)
-            print(f"{os.path.basename(path)[:12]} {names[:1]} {a.mma}={sass.count(a.mma)} LDL={sass.count('LDL')} "
+            ops = a.mma.split(",")
+            counts = " ".join(f"{op}={sass.count(op)}" for op in ops)
+            if len(ops) > 1:
+                counts += f" MMA={sum(sass.count(op) for op in ops)}"
+            print(f"{os.path.basename(path)[:12]} {names[:1]} {counts} LDL={sass.count('LDL')} "
                   f"STL={sass.count('STL')} {usage}", file=out)
 
 

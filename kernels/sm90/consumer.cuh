@@ -69,11 +69,6 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
   constexpr float kPShift = kFp8 ? 8.f : 0.f;
   constexpr int kKStep = kFp8 ? 32 : 16;
   constexpr int kKSteps = kD / kKStep, kPSteps = kBlockN / kKStep;
-  // fp8 dv = 256: O (128) + S (64) + P (32) accumulators do not fit beside
-  // the rest in 232 registers, so a warpgroup's P V and next S do not overlap
-  // (the other warpgroup's MMAs still run under its softmax).
-  constexpr bool kSerialPv = kFp8 && kDV > 128;
-  static_assert(!kSerialPv || !(kFlags & kFlagPingpong), "serial P V: no pingpong");
   static_assert(kD % 16 == 0 && kDV % 16 == 0 && kBlockN % 16 == 0, "dims must be multiples of 16");
   constexpr bool kPingpong = kFlags & kFlagPingpong;
   constexpr bool kSplit = kFlags & kFlagSplit;
@@ -234,22 +229,6 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         st = kv_it % kStages;
         ph = (kv_it / kStages) & 1;
         float s[kNS];
-        if constexpr (kSerialPv) {  // P V done before S is issued: pa and s never live together
-          issue_pv(pa, st_prev);
-          wgmma_wait<0>();
-          fence_regs(o);
-          release(sm.v_empty(st_prev));
-          mbar_wait(sm.k_full(st), ph);
-          issue_s(s, st);
-          wgmma_wait<0>();
-          fence_regs(s);
-          release(sm.k_empty(st));
-          softmax(s, n, alpha);
-          rescale_o(alpha);
-          pack_p(s, pa);
-          mbar_wait(sm.v_full(st), ph);
-          continue;
-        }
         mbar_wait(sm.k_full(st), ph);
         pingpong_begin<kPingpong>(cw);
         issue_s(s, st);

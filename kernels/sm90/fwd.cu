@@ -6,8 +6,8 @@
 // `group` is the list's group size ((batch, head) pairs). With kFlagSplit
 // the tiles write fp32 partials into `ws` (common/combine.cuh's layout) and
 // the combine kernel writes out / LSE; else ws is unused. kFlagOneWarpgroup:
-// one consumer warpgroup (decode). fp8 e4m3 (kInDtype): the whole producer
-// warpgroup works (V transposed in shared memory) and keeps 32 registers.
+// one consumer warpgroup (decode). fp8 e4m3 (kInDtype): warps 1-3 of the
+// producer warpgroup transpose V in shared memory (producer.cuh).
 #include "consumer.cuh"
 #include "producer.cuh"
 
@@ -30,7 +30,7 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
     for (int s = 0; s < kStages; ++s) {
       mbar_init(sm.k_full(s), 1);
       mbar_init(sm.k_empty(s), kConsumerWarps);
-      mbar_init(sm.v_full(s), kFp8 ? 128 : 1);  // fp8: every transposing producer thread arrives
+      mbar_init(sm.v_full(s), kFp8 ? 32 * kTransposeWarps : 1);  // fp8: every transposing thread arrives
       if (kFp8) mbar_init(sm.vs_full(s), 1);
       mbar_init(sm.v_empty(s), kConsumerWarps);
     }
@@ -44,7 +44,10 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
       tma_prefetch_desc(&tk);
       tma_prefetch_desc(&tv);
     }
-    if (threadIdx.x == 0 || kFp8) produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
+    if (threadIdx.x == 0) produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
+    if constexpr (kFp8) {
+      if (threadIdx.x >= 32) transpose_blocks<kDV, kBlockN, kStages>(sm, int(threadIdx.x) - 32);
+    }
   } else {
     regs_increase<kFp8 ? fp8_consumer_regs(kFlags) : consumer_regs(kFlags)>();
     consume<kD, kDV, kBlockN, kStages, kInDtype, kMask, kFlags>(p, sm, threadIdx.x / 128 - 1, group, ws);

@@ -2,9 +2,11 @@
 // issues every TMA load. Per tile: Q once (after the consumers released the
 // previous tile's Q), then K and V blocks from the last key block to the
 // first into a ring of `kStages` buffers, each on full / empty mbarriers.
-// fp8: the whole producer warpgroup runs this loop; thread 0 still issues
-// the loads (V into a staging buffer), and all 128 threads transpose each V
-// block into V^T (fp8.cuh) and arrive on v_full.
+// fp8: thread 0 loads V into a staging buffer instead, with the block's
+// count of real keys beside it; warps 1-3 of the producer warpgroup take
+// the blocks in the same order in their own loop (so that neither needs
+// more than the producer's few registers), transpose each into V^T
+// (fp8.cuh) and arrive on v_full.
 #pragma once
 #include "fp8.cuh"
 #include "smem.cuh"
@@ -21,7 +23,6 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
   constexpr int kElem = S::kElemBytes, kCols = chunk_cols(kElem);  // elements per 128-byte chunk (TMA box width)
   constexpr bool kFp8 = kElem == 1;
   constexpr uint32_t kQLoadBytes = kBM * row_bytes(kD, kElem);  // the Q buffer's first kBM rows
-  const bool issuer = threadIdx.x == 0;  // fp8: the other producer threads only transpose V
   const TileGrid g = tile_grid<kFlags>(p, group);
   const bool k_is_4d = !kPaged && !p.cu_seqlens_k;
   int kv_it = 0, tcount = 0;
@@ -32,16 +33,14 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
     if (!x.valid || x.n_end <= x.n_begin) continue;  // no key block: no Q either
     // Q: packed rows are (q row, head) pairs, the box (64, hpack, kBM / hpack)
     const int qs = tcount % S::kQBuffers;
-    if (issuer) {
-      mbar_wait(sm.q_empty(qs), ((tcount / S::kQBuffers) & 1) ^ 1);
-      mbar_arrive_expect_tx(sm.q_full(qs), kQLoadBytes);
-      const int q_row = x.s.q_start + x.m_block * kBM / g.hpack;
-      const int q_head = kPack ? x.hk * g.hpack : x.head;
-      const int q_batch = p.cu_seqlens_q ? 0 : x.b;
+    mbar_wait(sm.q_empty(qs), ((tcount / S::kQBuffers) & 1) ^ 1);
+    mbar_arrive_expect_tx(sm.q_full(qs), kQLoadBytes);
+    const int q_row = x.s.q_start + x.m_block * kBM / g.hpack;
+    const int q_head = kPack ? x.hk * g.hpack : x.head;
+    const int q_batch = p.cu_seqlens_q ? 0 : x.b;
 #pragma unroll
-      for (int c = 0; c < row_bytes(kD, kElem) / 128; ++c)
-        tma_load_4d(sm.q(qs) + c * kBM * 128, tq, c * kCols, q_head, q_row, q_batch, sm.q_full(qs));
-    }
+    for (int c = 0; c < row_bytes(kD, kElem) / 128; ++c)
+      tma_load_4d(sm.q(qs) + c * kBM * 128, tq, c * kCols, q_head, q_row, q_batch, sm.q_full(qs));
 
     for (int n = x.n_end - 1; n >= x.n_begin; --n) {
       const int st = kv_it % kStages;
@@ -55,32 +54,48 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
         row = x.s.k_start + n * kBlockN;
         batch = k_is_4d ? x.b : 0;
       }
-      if (issuer) {
-        mbar_wait(sm.k_empty(st), ph ^ 1);
-        mbar_arrive_expect_tx(sm.k_full(st), S::kKBytes);
+      mbar_wait(sm.k_empty(st), ph ^ 1);
+      mbar_arrive_expect_tx(sm.k_full(st), S::kKBytes);
 #pragma unroll
-        for (int c = 0; c < row_bytes(kD, kElem) / 128; ++c)
-          tma_load_4d(sm.k(st) + c * kBlockN * 128, tk, c * kCols, x.hk, row, batch, sm.k_full(st));
-        // fp8: V into the staging buffer, free once its previous block's
-        // V^T is complete (every producer thread arrived on v_full)
-        uint64_t* v_bar = kFp8 ? sm.vs_full(st) : sm.v_full(st);
-        uint8_t* v_dst = kFp8 ? sm.vs(st) : sm.v(st);
-        mbar_wait(kFp8 ? sm.v_full(st) : sm.v_empty(st), ph ^ 1);
-        mbar_arrive_expect_tx(v_bar, S::kVsBytes);
+      for (int c = 0; c < row_bytes(kD, kElem) / 128; ++c)
+        tma_load_4d(sm.k(st) + c * kBlockN * 128, tk, c * kCols, x.hk, row, batch, sm.k_full(st));
+      // fp8: V into the staging buffer, free once its previous block's V^T
+      // is complete (every transposing thread arrived on v_full)
+      uint64_t* v_bar = kFp8 ? sm.vs_full(st) : sm.v_full(st);
+      uint8_t* v_dst = kFp8 ? sm.vs(st) : sm.v(st);
+      mbar_wait(kFp8 ? sm.v_full(st) : sm.v_empty(st), ph ^ 1);
+      if constexpr (kFp8) *sm.vs_valid(st) = x.s.seqlen_k - n * kBlockN;  // published by the arrive below
+      mbar_arrive_expect_tx(v_bar, S::kVsBytes);
 #pragma unroll
-        for (int c = 0; c < row_bytes(kDV, kElem) / 128; ++c)
-          tma_load_4d(v_dst + c * kBlockN * 128, tv, c * kCols, x.hk, row, batch, v_bar);
-      }
-      if constexpr (kFp8) {
-        mbar_wait(sm.vs_full(st), ph);
-        mbar_wait(sm.v_empty(st), ph ^ 1);  // the consumers are done with this V^T buffer
-        transpose_v<kDV, kBlockN>(smem_addr(sm.vs(st)), smem_addr(sm.v(st)), x.s.seqlen_k - n * kBlockN, int(threadIdx.x));
-        fence_async_smem();  // V^T (generic-proxy stores) is read by wgmma next
-        mbar_arrive(sm.v_full(st));
-      }
+      for (int c = 0; c < row_bytes(kDV, kElem) / 128; ++c)
+        tma_load_4d(v_dst + c * kBlockN * 128, tv, c * kCols, x.hk, row, batch, v_bar);
       ++kv_it;
     }
     ++tcount;
+  }
+  if constexpr (kFp8) {  // tells the transposing warps that no block follows
+    const int st = kv_it % kStages;
+    mbar_wait(sm.v_full(st), ((kv_it / kStages) & 1) ^ 1);
+    *sm.vs_valid(st) = kNoMoreBlocks;
+    mbar_arrive(sm.vs_full(st));
+  }
+}
+
+// fp8: warps 1-3 of the producer warpgroup (`tid` 0..95): each V block
+// that thread 0 loads, in its order, from the staging buffer into V^T once
+// the consumers released that V^T buffer.
+template <int kDV, int kBlockN, int kStages, class S>
+__device__ __forceinline__ void transpose_blocks(const S& sm, int tid) {
+  for (int kv_it = 0;; ++kv_it) {
+    const int st = kv_it % kStages;
+    const uint32_t ph = (kv_it / kStages) & 1;
+    mbar_wait(sm.vs_full(st), ph);
+    const int valid = *sm.vs_valid(st);
+    if (valid == kNoMoreBlocks) return;
+    mbar_wait(sm.v_empty(st), ph ^ 1);
+    transpose_v<kDV, kBlockN>(smem_addr(sm.vs(st)), smem_addr(sm.v(st)), valid, tid);
+    fence_async_smem();  // V^T (generic-proxy stores) is read by wgmma next
+    mbar_arrive(sm.v_full(st));
   }
 }
 

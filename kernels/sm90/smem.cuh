@@ -36,6 +36,10 @@ struct Smem {
   // fp8 only: the staging buffer of V (loaded by TMA, then transposed into v)
   __device__ uint8_t* vs(int stage) const { return base + kLayout.vs + stage * kVsBytes; }
   __device__ uint64_t* vs_full(int s) const { return bar(2 * kQStages + 4 * kStages + s); }
+  // the real keys of the block in staging buffer s (kNoMoreBlocks: the loads ended)
+  __device__ volatile int* vs_valid(int s) const {
+    return reinterpret_cast<volatile int*>(bar(2 * kQStages + 5 * kStages)) + s;
+  }
 };
 
 }  // namespace fa3jit_k::sm90

@@ -55,7 +55,8 @@ FA3JIT_HD constexpr int row_bytes(int cols, int elem) { return (cols * elem + 12
 // the base for the 128-byte swizzle. fp8 (elem 1): wgmma reads 8-bit B
 // operands K-major only, so the V blocks hold V^T (dv rows of block_n keys),
 // and V lands first, as TMA loads it (block_n rows of dv), in `stages`
-// staging buffers `vs`, each with one more full barrier.
+// staging buffers `vs`, each with one more full barrier and an int (the
+// block's real keys) after the barriers.
 struct SmemLayout {
   int q, k, v, vs, bars, total;
 };
@@ -67,7 +68,7 @@ FA3JIT_HD constexpr SmemLayout smem_layout(int d, int dv, int block_n, int stage
   s.v = s.k + stages * block_n * row_bytes(d, elem);
   s.vs = s.v + stages * (fp8 ? dv * row_bytes(block_n, 1) : block_n * row_bytes(dv, elem));
   s.bars = s.vs + (fp8 ? stages * block_n * row_bytes(dv, 1) : 0);
-  s.total = s.bars + 8 * (2 * q_stages + (fp8 ? 5 : 4) * stages) + 1024;
+  s.total = s.bars + 8 * (2 * q_stages + (fp8 ? 6 : 4) * stages) + 1024;
   return s;
 }
 

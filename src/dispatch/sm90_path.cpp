@@ -67,11 +67,13 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   if (dev.major != 9 || dev.minor != 0)
     not_supported("device: sm_" + std::to_string(dev.major) + std::to_string(dev.minor) +
                   " is not sm_90 (wgmma / TMA code is built for sm_90a)");
-  if (plan.in_dtype != DType::bf16 && plan.in_dtype != DType::f16)
-    not_supported(std::string("q dtype ") + dtype_name(plan.in_dtype) + " is not supported yet (bf16 and fp16 are)");
-  if (plan.out_dtype != plan.in_dtype)
-    not_supported(std::string("out dtype ") + dtype_name(plan.out_dtype) + " (expected " + dtype_name(plan.in_dtype) +
-                  ")");
+  const bool fp8 = plan.in_dtype == DType::fp8_e4m3;
+  if (plan.in_dtype != DType::bf16 && plan.in_dtype != DType::f16 && !fp8)
+    not_supported(std::string("q dtype ") + dtype_name(plan.in_dtype) +
+                  " is not supported yet (bf16, fp16 and fp8_e4m3 are)");
+  const DType out_dtype = fp8 ? DType::bf16 : plan.in_dtype;  // fp8 writes bf16
+  if (plan.out_dtype != out_dtype)
+    not_supported(std::string("out dtype ") + dtype_name(plan.out_dtype) + " (expected " + dtype_name(out_dtype) + ")");
   if (p.d > 256) not_supported("d = " + std::to_string(p.d) + " is not supported (at most 256)");
   if (p.dv > 256) not_supported("dv = " + std::to_string(p.dv) + " is not supported yet (at most 256)");
   if (p.qv || p.only_qv) not_supported("qv (MLA) is not supported yet");
@@ -104,7 +106,7 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
 bool sm90_preferred(const Plan& plan, const DeviceInfo& dev) {
   const fa3jit_k::AttnParams& p = plan.params;
   if (dev.backend != Backend::CUDA || dev.major != 9 || dev.minor != 0) return false;
-  if (!sm90_full_speed_dims(p.d, p.dv)) return false;
+  if (!sm90_full_speed_dims(p.d, p.dv, plan.in_dtype)) return false;
   try {
     check_sm90_supports(plan, dev);
   } catch (const Error&) {

@@ -50,7 +50,18 @@ int sm90_instance_dim(int d) {
   return 0;
 }
 
-bool sm90_full_speed_dims(int d, int dv) { return d == dv && sm90_instance_dim(d) == d; }
+int sm90_fp8_instance_dim(int d) {
+  for (int c : {64, 128, 256})
+    if (d <= c) return c;
+  return 0;
+}
+
+int sm90_fp8_block_n(int dv) { return dv > 128 ? 64 : 128; }
+
+bool sm90_full_speed_dims(int d, int dv, DType dtype) {
+  if (dtype == DType::fp8_e4m3) return d == dv && sm90_fp8_instance_dim(d) == d;
+  return d == dv && sm90_instance_dim(d) == d;
+}
 
 int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap) {
   // Registers per consumer thread: O is dv / 2 floats, S block_n / 2 and P
@@ -64,12 +75,12 @@ int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap) {
 
 bool sm90_default_pingpong(int d, int dv) { return d <= 96 && dv <= 96; }
 
-int sm90_q_stages(int d, int dv, int block_n, int stages) {
-  return k::smem_layout(d, dv, block_n, stages, 2).total <= 232448 ? 2 : 1;
+int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype) {
+  return k::smem_layout(d, dv, block_n, stages, 2, int(dtype_size(dtype))).total <= 232448 ? 2 : 1;
 }
 
 int sm90_smem_bytes(const Sm90KernelKey& key) {
-  return k::smem_layout(key.d, key.dv, key.block_n, key.stages, key.q_stages).total;
+  return k::smem_layout(key.d, key.dv, key.block_n, key.stages, key.q_stages, int(dtype_size(key.dtype))).total;
 }
 
 int sm90_consumer_warpgroups(int64_t packed_rows) { return packed_rows <= 64 ? 1 : 2; }
@@ -122,7 +133,12 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
     key.pingpong = t == "1";
   }
   if (key.warpgroups == 1) key.pingpong = false;  // pingpong takes turns between two warpgroups
-  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages);
+  if (key.dtype == DType::fp8_e4m3) {  // fp8 dims and key block (no tuning override: the V transpose needs them)
+    key.d = sm90_fp8_instance_dim(p.d);
+    key.dv = sm90_fp8_instance_dim(p.dv);
+    key.block_n = sm90_fp8_block_n(key.dv);
+  }
+  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype);
   return key;
 }
 

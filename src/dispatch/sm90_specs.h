@@ -35,9 +35,16 @@ struct Sm90KernelKey {
 
 // The instance head dim that serves d (<= 256): 64, 96, 128, 192 or 256.
 int sm90_instance_dim(int d);
+// fp8 e4m3: 64, 128 or 256 (the in-kernel V transpose splits dv into
+// 64-column parts), 0 above 256.
+int sm90_fp8_instance_dim(int d);
+// Keys per block of the fp8 kernels: 128 (a V^T row is one 128-byte swizzle
+// row of keys); 64 for dv = 256 (O's 128 accumulators, S and P of 128 keys
+// and the mask state spill beyond 240 registers; V^T rows then half full).
+int sm90_fp8_block_n(int dv);
 // True for the head dims the sm90 path runs at full speed (d = dv in
-// {64, 96, 128, 192, 256}); others run padded.
-bool sm90_full_speed_dims(int d, int dv);
+// {64, 96, 128, 192, 256}; fp8: {64, 128, 256}); others run padded.
+bool sm90_full_speed_dims(int d, int dv, DType dtype = DType::bf16);
 // Keys per block for instance head dims (fits the TMA ring and the registers;
 // measured on an H100: d64 192; d128 128 without a mask and 160 with one;
 // d256 80 without a mask or softcap (+10%), else 64, as 80 spills). Paged
@@ -49,7 +56,7 @@ int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap);
 // a warpgroup alone was 1-3% faster).
 bool sm90_default_pingpong(int d, int dv);
 // Q buffers of an instance: 2 where they fit in 227 KiB with the K/V ring.
-int sm90_q_stages(int d, int dv, int block_n, int stages);
+int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype = DType::bf16);
 // Bytes of dynamic shared memory of a key's kernel.
 int sm90_smem_bytes(const Sm90KernelKey& key);
 // Consumer warpgroups for tiles whose longest sequence has `packed_rows`

@@ -42,10 +42,12 @@ CUtensorMap encode_tma(const char* name, const TmaView& v, DType dtype, int box_
     strides[i] = cuuint64_t(s);
     span = s * len > span ? s * len : span;
   }
-  cuuint32_t box[4] = {64, cuuint32_t(box_heads), cuuint32_t(box_rows), 1};
+  // One 128-byte swizzle row across: 64 16-bit or 128 fp8 elements.
+  cuuint32_t box[4] = {cuuint32_t(128 / es), cuuint32_t(box_heads), cuuint32_t(box_rows), 1};
   cuuint32_t elem_strides[4] = {1, 1, 1, 1};
-  const CUtensorMapDataType type =
-      dtype == DType::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const CUtensorMapDataType type = dtype == DType::bf16       ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                   : dtype == DType::fp8_e4m3 ? CU_TENSOR_MAP_DATA_TYPE_UINT8  // bytes are copied as they are
+                                                              : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
   CUtensorMap map;
   const CUresult r = cuda::require_driver().cuTensorMapEncodeTiled(
       &map, type, 4, const_cast<void*>(v.data), dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,

@@ -39,10 +39,11 @@ bool key_visible(const VarlenArgs& a, int64_t i, int64_t j, int64_t sq, int64_t 
   return true;
 }
 
-// How Plain rounds: P to p_dtype before P.V, out to out_dtype.
+// How Plain rounds: P (times p_scale) to p_dtype before P.V, out to out_dtype.
 struct Rounding {
   bool enabled = false;
   DType p_dtype = DType::f32;
+  float p_scale = 1.f;
   DType out_dtype = DType::f32;
 };
 
@@ -122,7 +123,7 @@ void attend_head(const VarlenArgs& a, const Layout& L, int b, int hh, const Roun
     for (size_t n = 0; n < keys.size(); ++n) {
       const T p = std::exp(scores[n] - max_score);
       denom += p;
-      const T p_used = rnd.enabled ? T(round_to(rnd.p_dtype, float(p))) : p;
+      const T p_used = rnd.enabled ? T(round_to(rnd.p_dtype, float(p) * rnd.p_scale) / rnd.p_scale) : p;
       const T* vrow = &V[size_t(keys[n]) * dv];
       for (int e = 0; e < dv; ++e) acc[e] += p_used * vrow[e];
     }
@@ -145,10 +146,12 @@ Result attention(const VarlenArgs& args, Precision precision) {
   res.row_real.assign(size_t(rows * L.h), 0);
 
   Rounding rnd;
-  if (precision == Precision::Plain) {
+  if (precision != Precision::Float64) {
     const DType in = args.q.dtype;
+    const bool p8 = precision == Precision::PlainP8 && in == DType::fp8_e4m3;
     rnd.enabled = true;
-    rnd.p_dtype = in == DType::fp8_e4m3 ? DType::bf16 : in;
+    rnd.p_dtype = in == DType::fp8_e4m3 && !p8 ? DType::bf16 : in;
+    rnd.p_scale = p8 ? 256.f : 1.f;
     rnd.out_dtype = in == DType::fp8_e4m3 ? DType::bf16 : in;
   }
 

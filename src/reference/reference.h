@@ -15,6 +15,8 @@ enum class Precision {
             // scores and softmax, P rounded to the input dtype (bf16/fp16;
             // fp8 rounds P to bf16), out rounded to the output dtype. Its
             // error vs Float64 sets the test tolerance.
+  PlainP8,  // Plain, but fp8 inputs round P to e4m3 (scaled by 2^8 into
+            // e4m3's range, then back), as the sm90 fp8 kernels' P V does
 };
 
 struct Result {

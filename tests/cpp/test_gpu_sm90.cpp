@@ -15,6 +15,7 @@
 #include "jit/jit.h"
 #include "testing/gpu_case.h"
 #include "testing/varlen_case_groups.h"
+#include "validate/plan.h"
 
 namespace fa3jit::testing {
 namespace {
@@ -173,6 +174,153 @@ void add_split_and_decode_cases(VarlenCaseList& cs) {
   }
 }
 
+// fp8 e4m3 (the sm90 fp8 kernels: QGMMA for both GEMMs, V transposed in
+// shared memory, P rounded to e4m3), checked against the float64 reference
+// on the dequantized inputs. Tolerance (reference_check.cpp, the upstream
+// FA3 fp8 rule): 4 x the error of a plain computation + atol, where the plain
+// computation rounds P to e4m3 as the kernel does (p_e4m3: P * 2^8 rounded,
+// e4m3 keeps 3 mantissa bits, so P carries up to 2^-4 relative error against
+// bf16's 2^-8; the factor 4 (2 for bf16) covers the kernel's P being taken
+// against the running rather than the final row max and the fp8 tensor
+// cores' accumulation). Outlier cases (+-400, near e4m3's 448) must stay
+// finite: the checker fails on any NaN / Inf.
+void add_fp8_cases(VarlenCaseList& cs) {
+  auto add = [&](std::string name, ProblemConfig c, RunOptions opt = {}) {
+    c.dtype = DType::fp8_e4m3;
+    c.p_e4m3 = true;
+    cs.add("fp8_" + std::move(name), c, opt);
+  };
+  for (int d : {64, 128, 256})
+    for (bool causal : {false, true}) {
+      ProblemConfig c;
+      c.d = c.dv = d;
+      c.causal = causal;
+      c.descale = true;
+      c.batch = 3;
+      c.max_len = 300;
+      add("d" + std::to_string(d) + (causal ? "_causal" : ""), c);
+    }
+  for (int d : {128, 256}) {  // many key blocks through the ring, more tiles than CTAs
+    ProblemConfig c;
+    c.batch = 4;
+    c.h = c.h_k = d == 128 ? 16 : 4;
+    c.seqlens_q = {1000, 777, 1, 1500};
+    c.seqlens_k = {1000, 900, 1300, 1500};
+    c.causal = true;
+    c.d = c.dv = d;
+    c.descale = true;
+    add("long_d" + std::to_string(d) + "_causal", c);
+  }
+  {
+    ProblemConfig c;  // no descales: the scale folds into exp2
+    c.d = c.dv = 128;
+    c.max_len = 200;
+    add("d128_no_descale", c);
+    c.descale = true;
+    c.d = c.dv = 80;  // padded to 128 (explicit path only)
+    add("d80_padded", c);
+    c.d = 64;
+    c.dv = 128;
+    add("d64_dv128", c);
+  }
+  {
+    ProblemConfig c;
+    c.d = c.dv = 128;
+    c.descale = true;
+    c.max_len = 400;
+    c.window_left = 70;
+    c.window_right = 20;
+    add("window", c);
+    c.window_left = c.window_right = -1;
+    c.causal = true;
+    c.attention_chunk = 96;
+    add("chunk_causal", c);
+    c.attention_chunk = 0;
+    c.softcap = 15.f;
+    c.sinks = true;
+    add("softcap_sinks_causal", c);
+    c.d = c.dv = 256;
+    add("d256_softcap_sinks_causal", c);
+  }
+  {
+    ProblemConfig c;
+    c.d = c.dv = 128;
+    c.descale = true;
+    c.max_len = 300;
+    c.seqused_q = c.seqused_k = true;
+    c.causal = true;
+    add("seqused", c);
+    c = ProblemConfig{};
+    c.d = c.dv = 64;
+    c.descale = true;
+    c.varlen = false;
+    c.seqlens_q = {200, 200};
+    c.seqlens_k = {333, 333};
+    add("fixed_len", c);
+    c = ProblemConfig{};
+    c.d = c.dv = 128;
+    c.descale = true;
+    c.seqlens_q = {0, 5};
+    c.seqlens_k = {0, 0};
+    add("zero_lengths", c);
+  }
+  for (bool pack : {false, true}) {  // GQA, decode-like included
+    ProblemConfig c;
+    c.d = c.dv = 128;
+    c.descale = true;
+    c.h_k = 2;
+    c.h = 8;
+    c.causal = true;
+    c.max_len = 200;
+    RunOptions o;
+    o.pack_gqa = pack;
+    add(std::string("gqa4") + (pack ? "_packed" : ""), c, o);
+    c.batch = 4;
+    c.seqlens_q = {1, 3, 0, 2};
+    c.seqlens_k = {77, 300, 5, 1};
+    add(std::string("gqa4") + (pack ? "_packed" : "") + "_decode", c, o);
+  }
+  for (int d : {128, 256}) {  // paged KV (pages hold whole key blocks: 128, 64 at d256)
+    ProblemConfig c;
+    c.d = c.dv = d;
+    c.descale = true;
+    c.page_size = d == 128 ? 128 : 64;
+    c.causal = true;
+    c.h = 8;
+    c.h_k = 2;
+    c.max_len = 700;
+    add("paged" + std::to_string(c.page_size) + "_d" + std::to_string(d), c);
+    c.page_size = 256;
+    c.seqlens_q = {1, 1, 2};
+    c.seqlens_k = {257, 64, 700};
+    c.batch = 3;
+    RunOptions o;
+    o.pack_gqa = true;
+    add("paged256_d" + std::to_string(d) + "_decode_packed", c, o);
+  }
+  {
+    ProblemConfig c;  // split-KV
+    c.d = c.dv = 128;
+    c.descale = true;
+    c.num_splits = 3;
+    c.batch = 3;
+    c.seqlens_q = {3, 1, 200};
+    c.seqlens_k = {900, 1, 700};
+    c.causal = true;
+    c.sinks = true;
+    add("split3_causal_sinks", c);
+  }
+  for (int d : {64, 128, 256}) {  // outliers near e4m3's largest value
+    ProblemConfig c;
+    c.d = c.dv = d;
+    c.descale = true;
+    c.max_len = 300;
+    c.outliers = 8;
+    c.causal = d == 128;
+    add("outliers_d" + std::to_string(d), c);
+  }
+}
+
 std::vector<Case> all_cases() {
   VarlenCaseList cs(900);
   auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) { cs.add(std::move(name), cfg, opt); };
@@ -232,6 +380,7 @@ std::vector<Case> all_cases() {
   add_mask_cases(cs, 400);
   add_softcap_and_sink_cases(cs, 300);
   add_zero_length_cases(cs);
+  add_fp8_cases(cs);
   add_split_and_decode_cases(cs);
   // paged KV (page size a multiple of the key block: 128 for d <= 128, else 64)
   {
@@ -319,7 +468,28 @@ TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
   c = ProblemConfig{};
   c.dtype = DType::fp8_e4m3;
   c.descale = true;
-  expect_not_supported(c, "q dtype");
+  c.d = c.dv = 128;
+  c.page_size = 64;
+  expect_not_supported(c, "page_size = 64");
+}
+
+// Auto runs fp8 on the sm90 kernels where they have the head dims (here
+// d = dv = 128) and on sm80 otherwise (d = dv = 96); both answers right.
+TEST(Sm90GpuAuto, Fp8RunsOnSm90WhereItCan) {
+  SKIP_WITHOUT_SM90();
+  for (int d : {128, 96}) {
+    ProblemConfig c;
+    c.dtype = DType::fp8_e4m3;
+    c.p_e4m3 = d == 128;
+    c.descale = true;
+    c.causal = true;
+    c.d = c.dv = d;
+    Problem p = make_problem(c);
+    const detail::Plan plan = detail::validate_varlen_args(p.args(), nullptr);
+    EXPECT_EQ(detail::sm90_preferred(plan, *sm90_gpu()), d == 128) << "d = " << d;
+    const CheckResult res = check_run(p, run_problem(p, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Auto));
+    EXPECT_TRUE(res.ok) << "d = " << d << ": " << res.message;
+  }
 }
 
 // Auto runs what the sm90 path does not (small pages) on sm80, with the

@@ -96,6 +96,79 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
   }
 }
 
+// fp8 e4m3 keys as sm90_key_for builds them (dims 64 / 128 / 256, the fp8 key block).
+detail::Sm90KernelKey fp8_key(int d, int mask, bool paged = false, bool softcap = false, bool sinks = false,
+                              bool pack = false, int dv = 0) {
+  detail::Sm90KernelKey x = key(DType::fp8_e4m3, d, mask, paged, softcap, sinks, pack, dv);
+  x.block_n = detail::sm90_fp8_block_n(x.dv);
+  x.scale_positive = false;  // descales
+  x.q_stages = detail::sm90_q_stages(x.d, x.dv, x.block_n, x.stages, DType::fp8_e4m3);
+  return x;
+}
+
+// The fp8 variant of the kernel (QGMMA both GEMMs, V transposed in shared
+// memory by the producer warpgroup): every head dim and feature flag.
+TEST(Sm90Compile, Fp8InstancesCompileForSm90a) {
+  const std::vector<detail::Sm90KernelKey> keys = {
+      fp8_key(64, k::kMaskNone),
+      fp8_key(128, k::kMaskCausal),
+      fp8_key(256, k::kMaskNone),
+      fp8_key(256, k::kMaskLocal, false, true, true),
+      fp8_key(128, k::kMaskCausal, true, false, false, true),
+      fp8_key(64, k::kMaskLocal, false, true, true, false, 128),
+  };
+  std::vector<std::future<std::vector<char>>> jobs;
+  for (const auto& x : keys) {
+    const jit::KernelSpec s = detail::sm90_fwd_spec(x);
+    EXPECT_NE(s.kernel_name.find(", 3, "), std::string::npos) << s.kernel_name;  // kInDtype = fp8
+    jobs.push_back(std::async(std::launch::async, [s] { return jit::get_cubin(s); }));
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    try {
+      EXPECT_TRUE(is_elf(jobs[i].get())) << keys[i].describe();
+    } catch (const Error& e) {
+      ADD_FAILURE() << keys[i].describe() << ": " << e.what();
+    }
+  }
+}
+
+TEST(Sm90Specs, Fp8KeysAndSharedMemory) {
+  EXPECT_EQ(detail::sm90_fp8_instance_dim(8), 64);
+  EXPECT_EQ(detail::sm90_fp8_instance_dim(96), 128);
+  EXPECT_EQ(detail::sm90_fp8_instance_dim(192), 256);
+  EXPECT_EQ(detail::sm90_fp8_instance_dim(264), 0);
+  EXPECT_TRUE(detail::sm90_full_speed_dims(128, 128, DType::fp8_e4m3));
+  EXPECT_FALSE(detail::sm90_full_speed_dims(96, 96, DType::fp8_e4m3));
+  for (int d : {64, 128, 256})
+    for (int dv : {64, 128, 256})
+      for (bool paged : {false, true}) {
+        const detail::Sm90KernelKey x = fp8_key(d, k::kMaskCausal, paged, false, false, false, dv);
+        EXPECT_LE(detail::sm90_smem_bytes(x), 232448) << x.describe();
+        EXPECT_EQ(256 % x.block_n, 0) << x.describe() << ": pages of 256 must be usable";
+      }
+  // the staging buffers and V^T: d128 = 16 KiB Q + 2 x (16 K + 16 V^T + 16 staging) KiB, Q doubled
+  EXPECT_EQ(fp8_key(128, k::kMaskNone).q_stages, 2);
+  EXPECT_EQ(k::smem_layout(128, 128, 128, 2, 1, 1).bars, (16 + 3 * 32) * 1024);
+
+  ProblemConfig c;
+  c.dtype = DType::fp8_e4m3;
+  c.descale = true;
+  c.d = c.dv = 80;  // padded to 128
+  c.causal = true;
+  Problem p = make_problem(c);
+  const detail::Plan plan = plan_of(c, p);
+  const detail::Sm90KernelKey x = detail::sm90_key_for(plan);
+  EXPECT_EQ(x.d, 128);
+  EXPECT_EQ(x.dv, 128);
+  EXPECT_EQ(x.block_n, 128);
+  EXPECT_FALSE(x.scale_positive);
+  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<128, 128, 128, 2, 3, 1, "), std::string::npos)
+      << detail::sm90_fwd_spec(x).kernel_name;
+  const DeviceInfo h100 = simulated_h100();
+  EXPECT_NO_THROW(detail::check_sm90_supports(plan, h100));
+  EXPECT_FALSE(detail::sm90_preferred(plan, h100));  // padded: Auto keeps the sm80 path
+}
+
 TEST(Sm90Specs, EveryTileFitsInSharedMemory) {
   for (int d : {64, 96, 128, 192, 256})
     for (int dv : {64, 96, 128, 192, 256}) {
@@ -180,11 +253,15 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
     EXPECT_FALSE(detail::sm90_preferred(plan, a100));
   }
   {
-    ProblemConfig c;
+    ProblemConfig c;  // fp8 runs here (d = dv = 64: Auto's choice too); pages must hold whole 128-key blocks
     c.dtype = DType::fp8_e4m3;
     c.descale = true;
     Problem p = make_problem(c);
-    expect_not_supported(plan_of(c, p), h100, "q dtype");
+    EXPECT_NO_THROW(detail::check_sm90_supports(plan_of(c, p), h100));
+    EXPECT_TRUE(detail::sm90_preferred(plan_of(c, p), h100));
+    c.page_size = 64;
+    Problem paged = make_problem(c);
+    expect_not_supported(plan_of(c, paged), h100, "page_size = 64 is not a multiple of the key block (128");
   }
   {  // split-KV runs here, asked for or automatic
     ProblemConfig c;

@@ -120,6 +120,9 @@ Problem make_problem(const ProblemConfig& cfg) {
   // wrong page or row gives a visibly wrong answer.
   for (HostTensor* t : {&p.q, &p.k, &p.v, &p.qv})
     if (!t->empty()) t->fill_normal(rng, 0.f, cfg.value_scale);
+  for (HostTensor* t : {&p.q, &p.k, &p.v})
+    for (int i = 0; i < cfg.outliers && t->numel() > 0; ++i)
+      t->set(int64_t(rng() % uint64_t(t->numel())), (rng() & 1) ? 400.f : -400.f);
 
   if (cfg.seqused_q) p.seqused_q = HostTensor::from_ints(draw_used(lens_q, rng));
   // Paged key lengths always come from seqused_k (the page table only gives

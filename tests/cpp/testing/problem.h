@@ -35,6 +35,10 @@ struct ProblemConfig {
   int num_splits = 1;
   bool give_out = true;  // pass an out buffer (poisoned) rather than allocate
   float value_scale = 1.f;  // stddev of the random inputs
+  int outliers = 0;         // this many elements of each of q, k, v set to +-400 (fp8 range checks)
+  // fp8: the kernel rounds P to e4m3 (the sm90 path), so the plain
+  // computation that sets the tolerance does too (else P is rounded to bf16).
+  bool p_e4m3 = false;
   uint64_t seed = 1;
 };
 

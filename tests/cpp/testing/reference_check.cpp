@@ -77,7 +77,8 @@ CheckResult check_against_reference(const Problem& problem, const Tensor& out, c
   const ProblemConfig& c = problem.cfg;
   const VarlenArgs args = problem.args();
   const reference::Result ref = reference::attention(args, reference::Precision::Float64);
-  const reference::Result plain = reference::attention(args, reference::Precision::Plain);
+  const reference::Result plain =
+      reference::attention(args, c.p_e4m3 ? reference::Precision::PlainP8 : reference::Precision::Plain);
 
   const bool q_4d = !c.varlen;
   const RowMap map{problem, q_4d, q_4d ? problem.q.shape()[1] : 0, c.h};
