@@ -430,7 +430,40 @@ TEST(ReferenceOracle, PlainRoundsPAndOut) {
   }
 }
 
+// PlainP8 rounds P * 2^8 to e4m3 and back (the sm90 fp8 kernels' P), so
+// its error is that of a 3-bit mantissa: larger than Plain's (P in bf16);
+// for 16-bit inputs it is Plain.
+TEST(ReferenceOracle, PlainP8RoundsPToE4m3) {
+  Hand p(1, 2, 4, 1, 1, 1, DType::fp8_e4m3);
+  p.set_q(0, 0, {2, 0, 0, 0});  // scores 1, 0
+  p.set_k(0, 0, {1, 0, 0, 0});
+  p.set_v(0, 0, {1});
+  p.set_v(1, 0, {-2.75f});  // an e4m3 value
+  const double v1 = p.v.get(1);
+  const float p1 = round_to(DType::fp8_e4m3, std::exp(-1.f) * 256.f) / 256.f;  // 96 / 256
+  const double want = round_to(DType::bf16, float((1.0 + p1 * v1) / (1.0 + std::exp(-1.0))));
+  const auto p8 = reference::attention(p.args(), Precision::PlainP8);
+  EXPECT_NEAR(p8.out[0], want, 1e-6 * std::fabs(want) + 1e-7);
+  EXPECT_NE(p8.out[0], reference::attention(p.args(), Precision::Plain).out[0]);
+  ProblemConfig cfg;  // bf16: the same as Plain
+  const Problem q = make_problem(cfg);
+  EXPECT_EQ(reference::attention(q.args(), Precision::PlainP8).out, reference::attention(q.args(), Precision::Plain).out);
+}
+
 // ---- make_problem
+
+TEST(ReferenceProblem, OutliersAreSetInEachInput) {
+  ProblemConfig cfg;
+  cfg.dtype = DType::fp8_e4m3;
+  cfg.outliers = 3;
+  const Problem p = make_problem(cfg);
+  for (const HostTensor* t : {&p.q, &p.k, &p.v}) {
+    int n = 0;
+    for (int64_t i = 0; i < t->numel(); ++i) n += std::fabs(t->get(i)) > 300.f;
+    EXPECT_GE(n, 1);
+    EXPECT_LE(n, 3);
+  }
+}
 
 TEST(ReferenceProblem, RandomLengthsAndSeqused) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
