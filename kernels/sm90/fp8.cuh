@@ -98,23 +98,37 @@ __device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid,
       // rows key0 + {0, 1} (+ 8) swizzle by 2 t + {0, 1}: unit uu, uu ^ 1
       const uint32_t src = vs + uint32_t((unit / 8) * kBlockN * 128 + key0 * 128);
       const int uu = (unit % 8) ^ (2 * t);
+      // two column words at a time, their 8 loads first (volatile asm keeps
+      // the order), so that 8 loads are in flight rather than 4 (registers
+      // allow no more)
 #pragma unroll 1
-      for (int y = 0; y < 4; ++y) {
-        const int word = (m + y) % 4;
-        const uint32_t a0 = src + uint32_t(uu * 16 + word * 4), a1 = src + uint32_t(128 + (uu ^ 1) * 16 + word * 4);
-        uint32_t w[4] = {ld_shared_u32(a0), ld_shared_u32(a1), ld_shared_u32(a0 + 1024), ld_shared_u32(a1 + 1024)};
+      for (int y0 = 0; y0 < 4; y0 += 2) {
+        uint32_t w[2][4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) w[i] = (keep >> i) & 1u ? w[i] : 0u;
-        // 4 x 4 byte transpose: out[j] = byte j of w[0], w[1], w[2], w[3]
-        const uint32_t t0 = byte_perm(w[0], w[1], 0x5140), t1 = byte_perm(w[0], w[1], 0x7362);
-        const uint32_t t2 = byte_perm(w[2], w[3], 0x5140), t3 = byte_perm(w[2], w[3], 0x7362);
-        // V^T rows n = 16 unit + 4 word + j swizzle by n % 8 = 4 (word % 2) + j
-        const uint32_t dst = vt + uint32_t(kc * kDV * 128 + (unit * 16 + word * 4) * 128 + 4 * t);
-        const int um = m ^ (4 * (word & 1));
-        st_shared_u32(dst + uint32_t((um ^ 0) * 16), byte_perm(t0, t2, 0x5410));
-        st_shared_u32(dst + uint32_t(128 + (um ^ 1) * 16), byte_perm(t0, t2, 0x7632));
-        st_shared_u32(dst + uint32_t(256 + (um ^ 2) * 16), byte_perm(t1, t3, 0x5410));
-        st_shared_u32(dst + uint32_t(384 + (um ^ 3) * 16), byte_perm(t1, t3, 0x7632));
+        for (int y = 0; y < 2; ++y) {
+          const int word = (m + y0 + y) % 4;
+          const uint32_t a0 = src + uint32_t(uu * 16 + word * 4), a1 = src + uint32_t(128 + (uu ^ 1) * 16 + word * 4);
+          w[y][0] = ld_shared_u32(a0);
+          w[y][1] = ld_shared_u32(a1);
+          w[y][2] = ld_shared_u32(a0 + 1024);
+          w[y][3] = ld_shared_u32(a1 + 1024);
+        }
+#pragma unroll
+        for (int y = 0; y < 2; ++y) {
+          const int word = (m + y0 + y) % 4;
+#pragma unroll
+          for (int i = 0; i < 4; ++i) w[y][i] = (keep >> i) & 1u ? w[y][i] : 0u;
+          // 4 x 4 byte transpose: out[j] = byte j of w[0], w[1], w[2], w[3]
+          const uint32_t t0 = byte_perm(w[y][0], w[y][1], 0x5140), t1 = byte_perm(w[y][0], w[y][1], 0x7362);
+          const uint32_t t2 = byte_perm(w[y][2], w[y][3], 0x5140), t3 = byte_perm(w[y][2], w[y][3], 0x7362);
+          // V^T rows n = 16 unit + 4 word + j swizzle by n % 8 = 4 (word % 2) + j
+          const uint32_t dst = vt + uint32_t(kc * kDV * 128 + (unit * 16 + word * 4) * 128 + 4 * t);
+          const int um = m ^ (4 * (word & 1));
+          st_shared_u32(dst + uint32_t((um ^ 0) * 16), byte_perm(t0, t2, 0x5410));
+          st_shared_u32(dst + uint32_t(128 + (um ^ 1) * 16), byte_perm(t0, t2, 0x7632));
+          st_shared_u32(dst + uint32_t(256 + (um ^ 2) * 16), byte_perm(t1, t3, 0x5410));
+          st_shared_u32(dst + uint32_t(384 + (um ^ 3) * 16), byte_perm(t1, t3, 0x7632));
+        }
       }
     }
   }

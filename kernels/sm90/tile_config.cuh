@@ -34,8 +34,8 @@ FA3JIT_HD constexpr int threads_of(int flags) { return 128 * (1 + consumer_warpg
 FA3JIT_HD constexpr int producer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 56 : 24; }
 FA3JIT_HD constexpr int consumer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 256 : 240; }
 // fp8: the producer warpgroup also transposes V, which does not fit in 24
-// registers: 128 * 40 + 256 * 232 = 64512.
-FA3JIT_HD constexpr int fp8_producer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 56 : 40; }
+// registers: 128 * 48 + 256 * 232 = 65536.
+FA3JIT_HD constexpr int fp8_producer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 56 : 48; }
 FA3JIT_HD constexpr int fp8_consumer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 256 : 232; }
 
 // Columns of a head dim in shared memory: whole 64-element swizzle chunks.
