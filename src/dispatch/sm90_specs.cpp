@@ -152,6 +152,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
     key.d = sm90_fp8_instance_dim(p.d);
     key.dv = sm90_fp8_instance_dim(p.dv);
     key.block_n = sm90_fp8_block_n(key.dv);
+    if (key.paged && p.page_size % key.block_n != 0 && p.page_size % 64 == 0) key.block_n = 64;  // pages of 64
   }
   key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype);
   return key;

@@ -40,7 +40,8 @@ int sm90_instance_dim(int d);
 int sm90_fp8_instance_dim(int d);
 // Keys per block of the fp8 kernels: 128 (a V^T row is one 128-byte swizzle
 // row of keys); 64 for dv = 256 (O's 128 accumulators, S and P of 128 keys
-// and the mask state spill beyond 240 registers; V^T rows then half full).
+// and the mask state spill beyond 240 registers; V^T rows then half full),
+// and for pages of 64 keys.
 int sm90_fp8_block_n(int dv);
 // True for the head dims the sm90 path runs at full speed (d = dv in
 // {64, 96, 128, 192, 256}; fp8: {64, 128, 256}); others run padded.

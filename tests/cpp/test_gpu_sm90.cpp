@@ -299,6 +299,15 @@ void add_fp8_cases(VarlenCaseList& cs) {
     add("paged256_d" + std::to_string(d) + "_decode_packed", c, o);
   }
   {
+    ProblemConfig c;  // pages of 64 keys at d128: 64-key blocks
+    c.d = c.dv = 128;
+    c.descale = true;
+    c.page_size = 64;
+    c.causal = true;
+    c.max_len = 500;
+    add("paged64_d128", c);
+  }
+  {
     ProblemConfig c;  // split-KV
     c.d = c.dv = 128;
     c.descale = true;
@@ -469,8 +478,8 @@ TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
   c.dtype = DType::fp8_e4m3;
   c.descale = true;
   c.d = c.dv = 128;
-  c.page_size = 64;
-  expect_not_supported(c, "page_size = 64");
+  c.page_size = 32;
+  expect_not_supported(c, "page_size = 32");
 }
 
 // Auto runs fp8 on the sm90 kernels where they have the head dims (here

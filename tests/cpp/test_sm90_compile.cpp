@@ -253,15 +253,19 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
     EXPECT_FALSE(detail::sm90_preferred(plan, a100));
   }
   {
-    ProblemConfig c;  // fp8 runs here (d = dv = 64: Auto's choice too); pages must hold whole 128-key blocks
+    ProblemConfig c;  // fp8 runs here (d = dv = 64: Auto's choice too); pages must hold whole key blocks
     c.dtype = DType::fp8_e4m3;
     c.descale = true;
     Problem p = make_problem(c);
     EXPECT_NO_THROW(detail::check_sm90_supports(plan_of(c, p), h100));
     EXPECT_TRUE(detail::sm90_preferred(plan_of(c, p), h100));
-    c.page_size = 64;
+    c.page_size = 32;
     Problem paged = make_problem(c);
-    expect_not_supported(plan_of(c, paged), h100, "page_size = 64 is not a multiple of the key block (128");
+    expect_not_supported(plan_of(c, paged), h100, "page_size = 32 is not a multiple of the key block (128");
+    c.page_size = 64;  // 64-key blocks
+    Problem paged64 = make_problem(c);
+    EXPECT_EQ(detail::sm90_key_for(plan_of(c, paged64)).block_n, 64);
+    EXPECT_NO_THROW(detail::check_sm90_supports(plan_of(c, paged64), h100));
   }
   {  // split-KV runs here, asked for or automatic
     ProblemConfig c;
