@@ -84,17 +84,20 @@ __device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid,
   static_assert(kDV % 64 == 0 && (kBlockN % 128 == 0 || kBlockN == 64),
                 "fp8 V transpose: dv a multiple of 64; 128-key chunks, or one chunk half full");
   constexpr int kUnits = kDV / 16;  // 16-byte units of a V row (all column chunks)
-  const int warp = tid / 32, lane = tid % 32, m = lane / 4, t = lane % 4;
-  if (kBlockN == 64 && m >= 4) return;  // 64-key blocks: the first half of each V^T row only
+  // 64-key blocks fill half of each V^T row: the half-warps h take the 16-key
+  // groups kg = 0..3 of two units (2 x + h), the second with its words ^ 1
+  // (so its stores land 4 swizzle units away: still no conflict).
+  constexpr bool kHalf = kBlockN == 64;
+  const int warp = tid / 32, lane = tid % 32, m = lane / 4, t = lane % 4, h = m / 4, kg = kHalf ? m % 4 : m;
 #pragma unroll 1
   for (int kc = 0; kc < (kBlockN + 127) / 128; ++kc) {
-    const int key0 = kc * 128 + 16 * m + 2 * t;
+    const int key0 = kc * 128 + 16 * kg + 2 * t;
     // keys key0 + {0, 1, 8, 9} that are real (bit i)
     const uint32_t keep = (valid > key0 ? 1u : 0u) | (valid > key0 + 1 ? 2u : 0u) | (valid > key0 + 8 ? 4u : 0u) |
                           (valid > key0 + 9 ? 8u : 0u);
 #pragma unroll 1
-    for (int x = warp; x < kUnits; x += kTransposeWarps) {
-      const int unit = x ^ (m / 4);
+    for (int x = warp; x < (kHalf ? kUnits / 2 : kUnits); x += kTransposeWarps) {
+      const int unit = kHalf ? 2 * x + h : x ^ h;
       // rows key0 + {0, 1} (+ 8) swizzle by 2 t + {0, 1}: unit uu, uu ^ 1
       const uint32_t src = vs + uint32_t((unit / 8) * kBlockN * 128 + key0 * 128);
       const int uu = (unit % 8) ^ (2 * t);
@@ -106,7 +109,7 @@ __device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid,
         uint32_t w[2][4];
 #pragma unroll
         for (int y = 0; y < 2; ++y) {
-          const int word = (m + y0 + y) % 4;
+          const int word = ((kg + y0 + y) % 4) ^ (kHalf ? h : 0);
           const uint32_t a0 = src + uint32_t(uu * 16 + word * 4), a1 = src + uint32_t(128 + (uu ^ 1) * 16 + word * 4);
           w[y][0] = ld_shared_u32(a0);
           w[y][1] = ld_shared_u32(a1);
@@ -115,7 +118,7 @@ __device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid,
         }
 #pragma unroll
         for (int y = 0; y < 2; ++y) {
-          const int word = (m + y0 + y) % 4;
+          const int word = ((kg + y0 + y) % 4) ^ (kHalf ? h : 0);
 #pragma unroll
           for (int i = 0; i < 4; ++i) w[y][i] = (keep >> i) & 1u ? w[y][i] : 0u;
           // 4 x 4 byte transpose: out[j] = byte j of w[0], w[1], w[2], w[3]
@@ -123,7 +126,7 @@ __device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid,
           const uint32_t t2 = byte_perm(w[y][2], w[y][3], 0x5140), t3 = byte_perm(w[y][2], w[y][3], 0x7362);
           // V^T rows n = 16 unit + 4 word + j swizzle by n % 8 = 4 (word % 2) + j
           const uint32_t dst = vt + uint32_t(kc * kDV * 128 + (unit * 16 + word * 4) * 128 + 4 * t);
-          const int um = m ^ (4 * (word & 1));
+          const int um = kg ^ (4 * (word & 1));
           st_shared_u32(dst + uint32_t((um ^ 0) * 16), byte_perm(t0, t2, 0x5410));
           st_shared_u32(dst + uint32_t(128 + (um ^ 1) * 16), byte_perm(t0, t2, 0x7632));
           st_shared_u32(dst + uint32_t(256 + (um ^ 2) * 16), byte_perm(t1, t3, 0x5410));
