@@ -85,12 +85,6 @@ int sm90_smem_bytes(const Sm90KernelKey& key) {
 
 int sm90_consumer_warpgroups(int64_t packed_rows) { return packed_rows <= 64 ? 1 : 2; }
 
-int sm90_decode_stages(int d, int dv, int block_n) {
-  for (int stages = 4; stages > 2; --stages)
-    if (k::smem_layout(d, dv, block_n, stages, 1).total <= 232448) return stages;
-  return 2;
-}
-
 int sm90_block_m(const Sm90KernelKey& key) { return k::block_m_of(flags_of(key)); }
 
 int sm90_threads(const Sm90KernelKey& key) { return k::threads_of(flags_of(key)); }
@@ -139,9 +133,10 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
     key.pingpong = t == "1";
   }
   if (key.warpgroups == 1) key.pingpong = false;  // pingpong takes turns between two warpgroups
-  if (key.warpgroups == 1 && key.dtype != DType::fp8_e4m3) key.stages = sm90_decode_stages(key.d, key.dv, key.block_n);
   // FA3JIT_SM90_STAGES=2..4 replaces the K/V ring depth (tuning; a ring
   // that does not fit in shared memory is refused by check_sm90_supports).
+  // Decode keeps 2 stages: measured 3.0 TB/s on an H100 (b64, 8k keys,
+  // pages of 64 or 128); deeper rings are not measured yet.
   if (const char* text = std::getenv("FA3JIT_SM90_STAGES"); text && *text) {
     const std::string t = text;
     if (t != "2" && t != "3" && t != "4")
@@ -196,7 +191,6 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         key.warpgroups = variant == 0 ? 2 : 1;
         key.split = variant == 2;
         key.pingpong = key.warpgroups == 2 && sm90_default_pingpong(d, d);
-        if (key.warpgroups == 1) key.stages = sm90_decode_stages(d, d, key.block_n);
         key.mask = k::kMaskCausal;
         key.paged = true;
         key.pack_gqa = true;

@@ -64,10 +64,6 @@ int sm90_smem_bytes(const Sm90KernelKey& key);
 // query rows per tile row group (max_seqlen_q, times h / h_k when packed):
 // 1 (the 64-row decode kernel) when they fit in 64, else 2.
 int sm90_consumer_warpgroups(int64_t packed_rows);
-// K/V ring depth of the 1-warpgroup decode kernel (16-bit): the deepest
-// of 4, 3, 2 stages that fits in shared memory with one Q buffer (decode
-// streams K/V with little math per block, so loads should run far ahead).
-int sm90_decode_stages(int d, int dv, int block_n);
 // Query rows per tile of a key's kernel (64 per consumer warpgroup).
 int sm90_block_m(const Sm90KernelKey& key);
 // Threads per CTA of a key's kernel (the producer warpgroup + consumers).

@@ -366,9 +366,9 @@ TEST(Sm90Specs, DecodeTakesTheOneWarpgroupKernelAndSplits) {
   EXPECT_FALSE(x.pingpong);
   EXPECT_EQ(detail::sm90_block_m(x), 64);
   EXPECT_EQ(detail::sm90_threads(x), 256);
-  EXPECT_EQ(x.stages, 3);  // the deepest K/V ring that fits: 3 x 64 KiB + Q
   EXPECT_NE(x.describe().find("split tile 64x128"), std::string::npos) << x.describe();
-  const int flags = k::kFlagPaged | k::kFlagPackGqa | k::kFlagScalePositive | k::kFlagSplit | k::kFlagOneWarpgroup;
+  const int flags = k::kFlagPaged | k::kFlagPackGqa | k::kFlagScalePositive | k::kFlagQDouble | k::kFlagSplit |
+                    k::kFlagOneWarpgroup;
   EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find(", " + std::to_string(flags) + ">"), std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;
 
@@ -377,10 +377,9 @@ TEST(Sm90Specs, DecodeTakesTheOneWarpgroupKernelAndSplits) {
   EXPECT_FALSE(unsplit.split);
   // 17 rows x 4 heads = 68 packed rows: the 128-row kernel
   EXPECT_EQ(detail::sm90_key_for(decode_plan(17, 1, 128, holder)).warpgroups, 2);
-  // pages of 64 keys: 64-key blocks, a 4-stage ring
+  // pages of 64 keys: 64-key blocks
   const detail::Sm90KernelKey p64 = detail::sm90_key_for(decode_plan(1, 1, 64, holder));
   EXPECT_EQ(p64.block_n, 64);
-  EXPECT_EQ(p64.stages, 4);
   EXPECT_LE(detail::sm90_smem_bytes(p64), 232448);
   EXPECT_LE(detail::sm90_smem_bytes(x), 232448);
 
