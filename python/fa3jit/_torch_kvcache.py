@@ -8,7 +8,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from . import _torch_ops  # noqa: F401  (routes torch tensors: _frameworks.torch_tensor)
+from . import _torch_ops  # also routes torch tensors (_frameworks.torch_tensor)
 from . import kvcache as _kvcache
 from ._frameworks import out_dtype_like
 from ._shapes import output_shapes
@@ -65,9 +65,12 @@ def _(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_seqlens, cach
 
 
 def kvcache(inputs, options, return_softmax_lse, out):
-    """flash_attn_with_kvcache for torch tensors, through the custom op."""
+    """flash_attn_with_kvcache for torch tensors: directly in eager mode,
+    through the custom op while traced (see _torch_ops.eager_call)."""
     i, o = inputs, options
     q = i["q"]
+    if _torch_ops.eager_call(q):
+        return _kvcache.run_eager(inputs, options, return_softmax_lse, out)
     if out is None:
         shapes = output_shapes(q, i["v_cache"])
         if shapes is None:

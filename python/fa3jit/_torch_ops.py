@@ -105,8 +105,20 @@ def _(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q, max_seqlen_k, seqused_q
     return _empty_lse(q, lse_shape, return_softmax_lse)
 
 
+def eager_call(q) -> bool:
+    """Whether a torch call may skip the custom op: plain tensors outside
+    torch.compile / export tracing. They call C++ directly (the same kernels
+    and checks, without the op dispatcher's per-call cost and first-use
+    set-up); traced calls and tensor subclasses (fake, functional) take the
+    op, which is what a trace records."""
+    return not torch.compiler.is_compiling() and type(q) is torch.Tensor
+
+
 def varlen(q, k, v, options, return_softmax_lse, out):
-    """flash_attn_varlen_func for torch tensors, through the custom ops."""
+    """flash_attn_varlen_func for torch tensors: directly in eager mode,
+    through the custom ops while traced."""
+    if eager_call(q):
+        return _varlen.varlen_any_framework(q, k, v, options, return_softmax_lse, out)
     o = options
     left, right = o["window_size"]
     args = (q, k, v, o["cu_seqlens_q"], o["cu_seqlens_k"], o["max_seqlen_q"], o["max_seqlen_k"],

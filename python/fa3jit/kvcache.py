@@ -102,7 +102,13 @@ def flash_attn_with_kvcache(
                    sm_margin=int(sm_margin))
     if framework_of(q) == TORCH and scheduler_metadata is None:
         return _torch_kvcache()(inputs, options, bool(return_softmax_lse), out)
-    out, lse = allocate_outputs(q, v_cache, out, return_softmax_lse)
+    return run_eager(inputs, options, return_softmax_lse, out, scheduler_metadata)
+
+
+def run_eager(inputs, options, return_softmax_lse, out, scheduler_metadata=None):
+    """The framework-neutral call: allocate in q's framework, run, return."""
+    q = inputs["q"]
+    out, lse = allocate_outputs(q, inputs["v_cache"], out, return_softmax_lse)
     run_native(inputs, options, scheduler_metadata, bool(return_softmax_lse), out, lse)
     return caller_result(q, out, lse, return_softmax_lse)
 

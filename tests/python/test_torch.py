@@ -105,6 +105,24 @@ def test_requires_grad_inputs_are_accepted():
     check_torch(Case(), {**t, "q": t["q"].detach()}, out, None, "float32")
 
 
+def test_eager_calls_skip_the_custom_op(monkeypatch):
+    # Plain tensors outside tracing call C++ directly (no op dispatch cost);
+    # torch.compile still records the op (the compile tests below).
+    from fa3jit import _torch_ops
+
+    def op_called(*args, **kwargs):
+        raise AssertionError("the custom op ran for an eager call")
+
+    monkeypatch.setattr(_torch_ops, "flash_attn_varlen_op", op_called)
+    monkeypatch.setattr(_torch_ops, "flash_attn_varlen_out_op", op_called)
+    a, _ = build(Case())
+    t = to_torch(a, torch.float32, "cpu")
+    check_torch(Case(), t, call(t), None, "float32")
+    out = torch.full(t["q"].shape[:-1] + (t["v"].shape[-1],), float("nan"))
+    assert call(t, out=out) is out
+    check_torch(Case(), t, out, None, "float32")
+
+
 def test_opcheck_schema_and_fake_kernel():
     a, _ = build(Case(seqlens_q=(3, 4), seqlens_k=(5, 6)))
     t = to_torch(a, torch.float32, "cpu")
