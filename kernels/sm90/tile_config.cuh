@@ -34,9 +34,14 @@ FA3JIT_HD constexpr int threads_of(int flags) { return 128 * (1 + consumer_warpg
 FA3JIT_HD constexpr int producer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 56 : 24; }
 FA3JIT_HD constexpr int consumer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 256 : 240; }
 // fp8: the producer warpgroup also transposes V, which does not fit in 24
-// registers: 128 * 48 + 256 * 232 = 65536.
-FA3JIT_HD constexpr int fp8_producer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 56 : 48; }
-FA3JIT_HD constexpr int fp8_consumer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 256 : 232; }
+// registers (its tile walk spills below 56 in the split instances).
+FA3JIT_HD constexpr int fp8_producer_regs(int) { return 56; }
+FA3JIT_HD constexpr int fp8_consumer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 256 : 224; }
+// setmaxnreg moves registers inside the CTA's launch allocation (168 per
+// thread at 384 threads): the consumers take no more than the producer gives
+// up, else their setmaxnreg.inc waits forever.
+static_assert(producer_regs(0) + 2 * consumer_regs(0) <= 3 * 168, "2-warpgroup register split");
+static_assert(fp8_producer_regs(0) + 2 * fp8_consumer_regs(0) <= 3 * 168, "2-warpgroup fp8 register split");
 
 // Columns of a head dim in shared memory: whole 64-element swizzle chunks.
 FA3JIT_HD constexpr int padded_cols(int d) { return (d + 63) / 64 * 64; }
