@@ -98,8 +98,9 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   const fa3jit_k::AttnParams& p = plan.params;
   Sm90KernelKey key;
   key.dtype = plan.in_dtype;
-  key.d = sm90_instance_dim(p.d);
-  key.dv = sm90_instance_dim(p.dv);
+  const bool fp8 = key.dtype == DType::fp8_e4m3;
+  key.d = fp8 ? sm90_fp8_instance_dim(p.d) : sm90_instance_dim(p.d);
+  key.dv = fp8 ? sm90_fp8_instance_dim(p.dv) : sm90_instance_dim(p.dv);
   key.mask = fwd_mask_kind(p);
   key.paged = p.page_table != nullptr;
   key.softcap = p.softcap > 0.f;
@@ -143,9 +144,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_STAGES must be 2, 3 or 4; got '" + t + "'");
     key.stages = t[0] - '0';
   }
-  if (key.dtype == DType::fp8_e4m3) {  // fp8 dims and key block (no tuning override: the V transpose needs them)
-    key.d = sm90_fp8_instance_dim(p.d);
-    key.dv = sm90_fp8_instance_dim(p.dv);
+  if (fp8) {  // the fp8 key block (no tuning override: the V transpose needs it)
     key.block_n = sm90_fp8_block_n(key.dv);
     if (key.paged && p.page_size % key.block_n != 0 && p.page_size % 64 == 0) key.block_n = 64;  // pages of 64
   }
@@ -210,17 +209,19 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
   const std::vector<int> masks = f.causal < 0 ? std::vector<int>{k::kMaskNone, k::kMaskCausal}
                                               : std::vector<int>{f.causal ? k::kMaskCausal : k::kMaskNone};
   for (DType dt : dtypes) {
-    if (dt != DType::bf16 && dt != DType::f16) continue;
+    const bool fp8 = dt == DType::fp8_e4m3;  // fp8: with q/k descales, as serving calls it
+    if (dt != DType::bf16 && dt != DType::f16 && !fp8) continue;
     for (int dim : dims) {
       if (sm90_instance_dim(dim) == 0) continue;
       for (int mask : masks) {
         Sm90KernelKey key;
         key.dtype = dt;
-        key.d = key.dv = sm90_instance_dim(dim);
+        key.d = key.dv = fp8 ? sm90_fp8_instance_dim(dim) : sm90_instance_dim(dim);
         key.mask = mask;
-        key.block_n = sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false);
+        key.block_n = fp8 ? sm90_fp8_block_n(key.dv) : sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false);
         key.pingpong = sm90_default_pingpong(key.d, key.dv);
-        key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages);
+        key.scale_positive = !fp8;
+        key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, dt);
         specs.push_back(sm90_fwd_spec(key));
       }
     }

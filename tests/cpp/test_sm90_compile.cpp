@@ -337,6 +337,21 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
   ASSERT_EQ(some.size(), 2u);
   EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, 96>"), std::string::npos) << some[1].kernel_name;
+  // fp8: the kernel a causal call with descales runs (d 100 / 96 run padded to 128)
+  f.dtypes = {DType::fp8_e4m3};
+  f.head_dims = {100, 256};
+  const std::vector<jit::KernelSpec> fp8 = detail::sm90_warmup_family(f);
+  ASSERT_EQ(fp8.size(), 2u);
+  EXPECT_NE(fp8[1].kernel_name.find("<256, 256, 64, 2, 3, 1, "), std::string::npos) << fp8[1].kernel_name;
+  ProblemConfig c;
+  c.dtype = DType::fp8_e4m3;
+  c.descale = true;
+  c.causal = true;
+  c.d = c.dv = 96;
+  c.h = c.h_k = 4;
+  c.seqlens_q = c.seqlens_k = {200, 150};
+  Problem p = make_problem(c);
+  EXPECT_EQ(detail::sm90_fwd_spec(detail::sm90_key_for(plan_of(c, p))).kernel_name, fp8[0].kernel_name);
 }
 
 // Decode: one q row per sequence, 32 q-heads on 8 kv-heads, a paged cache
