@@ -3,7 +3,8 @@
 // Per key block: S = Q K^T with wgmma (Q and K from shared memory), scale /
 // softcap / mask with the shared rules (per-element only on boundary
 // blocks), online softmax in registers (log2 units), P converted to 16-bit
-// registers as the A operand of O += P V (V from shared memory, MN-major).
+// registers as the A operand of O += P V (V from shared memory, MN-major;
+// fp8: P in e4m3 against V^T, K-major, from the producer's transpose, fp8.cuh).
 // Each buffer is released on its empty mbarrier as soon as its MMA is done.
 // Epilogue: straight from registers with per-row bounds, so that no store
 // reaches past the sequence (or into a neighbouring one in varlen mode);
