@@ -12,6 +12,7 @@ jobs="${FA3JIT_BUILD_JOBS:-$(nproc)}"
 cmake --preset "$preset" -DFA3JIT_BUILD_TESTS=ON
 cmake --build --preset "$preset" -j "$jobs"
 ctest --test-dir "build/$preset" --output-on-failure -j "$jobs"
+python3 scripts/check_fp8_transpose.py  # the sm90 fp8 V transpose's mapping (host model)
 
 # ---- Python tests (section owned by the python engineer) ----
 # `pip install .` (into build/python-site: no environment is modified), then

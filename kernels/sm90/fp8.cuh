@@ -59,16 +59,16 @@ __device__ __forceinline__ uint32_t byte_perm(uint32_t a, uint32_t b, uint32_t s
 }
 
 // Transposes one V block from the staging buffer at shared address `vs`
-// (TMA layout: 128-byte
-// swizzled rows of dv bytes, in 128-column chunks of kBlockN rows) into
-// `vt` (V^T: per 128-key chunk, kDV rows of 128 keys, 128-byte swizzle, keys
-// permuted as above). Keys >= `valid` become 0 (past the sequence end the
+// (TMA layout: 128-byte swizzled rows of dv bytes, in 128-column chunks of
+// kBlockN rows) into `vt` (V^T: per 128-key chunk, kDV rows of 128 keys,
+// 128-byte swizzle, keys permuted as above; a last chunk of 64 keys fills
+// half of its rows). Keys >= `valid` become 0 (past the sequence end the
 // buffer may hold a neighbour's data or, from a page, NaN bit patterns; P is
 // 0 there, but 0 * NaN is NaN). Run by kTransposeWarps warps (`tid` < 96);
 // the caller fences and signals.
 //
-// Thread (warp w < kTransposeWarps, lane = 4 m + t) moves keys 16 m + 2 t + {0, 1, 8, 9} of a
-// 128-key chunk (4 bytes of one V column each) to the 4 consecutive bytes
+// Thread (warp w < kTransposeWarps, lane = 4 m + t) moves keys
+// 16 m + 2 t + {0, 1, 8, 9} of a 128-key chunk (4 bytes of one V column each) to the 4 consecutive bytes
 // 16 m + 4 t .. + 3 of V^T's row for that column, 4 columns at a time (one
 // 32-bit word per key, a 4 x 4 byte transpose with prmt). Column words are
 // assigned so that neither the loads nor the stores have bank conflicts:
@@ -79,62 +79,65 @@ __device__ __forceinline__ uint32_t byte_perm(uint32_t a, uint32_t b, uint32_t s
 constexpr int kTransposeWarps = 3;  // warps 1-3 of the producer warpgroup
 constexpr int kNoMoreBlocks = -0x7fffffff - 1;  // a staging buffer's key count after the last block
 
-template <int kDV, int kBlockN>
-__device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid, int tid) {
-  static_assert(kDV % 64 == 0 && (kBlockN % 128 == 0 || kBlockN == 64),
-                "fp8 V transpose: dv a multiple of 64; 128-key chunks, or one chunk half full");
+// Key chunk kc of the block (kHalf: its 64 keys fill half of the V^T rows;
+// the half-warps h then take the 16-key groups kg = 0..3 of two units,
+// 2 x + h, the second with its words ^ 1, so that its stores land 4 swizzle
+// units away: still no conflict).
+template <int kDV, int kBlockN, bool kHalf>
+__device__ __forceinline__ void transpose_chunk(uint32_t vs, uint32_t vt, int valid, int tid, int kc) {
   constexpr int kUnits = kDV / 16;  // 16-byte units of a V row (all column chunks)
-  // 64-key blocks fill half of each V^T row: the half-warps h take the 16-key
-  // groups kg = 0..3 of two units (2 x + h), the second with its words ^ 1
-  // (so its stores land 4 swizzle units away: still no conflict).
-  constexpr bool kHalf = kBlockN == 64;
   const int warp = tid / 32, lane = tid % 32, m = lane / 4, t = lane % 4, h = m / 4, kg = kHalf ? m % 4 : m;
+  const int key0 = kc * 128 + 16 * kg + 2 * t;
+  // keys key0 + {0, 1, 8, 9} that are real (bit i)
+  const uint32_t keep = (valid > key0 ? 1u : 0u) | (valid > key0 + 1 ? 2u : 0u) | (valid > key0 + 8 ? 4u : 0u) |
+                        (valid > key0 + 9 ? 8u : 0u);
 #pragma unroll 1
-  for (int kc = 0; kc < (kBlockN + 127) / 128; ++kc) {
-    const int key0 = kc * 128 + 16 * kg + 2 * t;
-    // keys key0 + {0, 1, 8, 9} that are real (bit i)
-    const uint32_t keep = (valid > key0 ? 1u : 0u) | (valid > key0 + 1 ? 2u : 0u) | (valid > key0 + 8 ? 4u : 0u) |
-                          (valid > key0 + 9 ? 8u : 0u);
+  for (int x = warp; x < (kHalf ? kUnits / 2 : kUnits); x += kTransposeWarps) {
+    const int unit = kHalf ? 2 * x + h : x ^ h;
+    // rows key0 + {0, 1} (+ 8) swizzle by 2 t + {0, 1}: unit uu, uu ^ 1
+    const uint32_t src = vs + uint32_t((unit / 8) * kBlockN * 128 + key0 * 128);
+    const int uu = (unit % 8) ^ (2 * t);
+    // two column words at a time, their 8 loads first (volatile asm keeps
+    // the order), so that 8 loads are in flight rather than 4 (registers
+    // allow no more)
 #pragma unroll 1
-    for (int x = warp; x < (kHalf ? kUnits / 2 : kUnits); x += kTransposeWarps) {
-      const int unit = kHalf ? 2 * x + h : x ^ h;
-      // rows key0 + {0, 1} (+ 8) swizzle by 2 t + {0, 1}: unit uu, uu ^ 1
-      const uint32_t src = vs + uint32_t((unit / 8) * kBlockN * 128 + key0 * 128);
-      const int uu = (unit % 8) ^ (2 * t);
-      // two column words at a time, their 8 loads first (volatile asm keeps
-      // the order), so that 8 loads are in flight rather than 4 (registers
-      // allow no more)
-#pragma unroll 1
-      for (int y0 = 0; y0 < 4; y0 += 2) {
-        uint32_t w[2][4];
+    for (int y0 = 0; y0 < 4; y0 += 2) {
+      uint32_t w[2][4];
 #pragma unroll
-        for (int y = 0; y < 2; ++y) {
-          const int word = ((kg + y0 + y) % 4) ^ (kHalf ? h : 0);
-          const uint32_t a0 = src + uint32_t(uu * 16 + word * 4), a1 = src + uint32_t(128 + (uu ^ 1) * 16 + word * 4);
-          w[y][0] = ld_shared_u32(a0);
-          w[y][1] = ld_shared_u32(a1);
-          w[y][2] = ld_shared_u32(a0 + 1024);
-          w[y][3] = ld_shared_u32(a1 + 1024);
-        }
+      for (int y = 0; y < 2; ++y) {
+        const int word = ((kg + y0 + y) % 4) ^ (kHalf ? h : 0);
+        const uint32_t a0 = src + uint32_t(uu * 16 + word * 4), a1 = src + uint32_t(128 + (uu ^ 1) * 16 + word * 4);
+        w[y][0] = ld_shared_u32(a0);
+        w[y][1] = ld_shared_u32(a1);
+        w[y][2] = ld_shared_u32(a0 + 1024);
+        w[y][3] = ld_shared_u32(a1 + 1024);
+      }
 #pragma unroll
-        for (int y = 0; y < 2; ++y) {
-          const int word = ((kg + y0 + y) % 4) ^ (kHalf ? h : 0);
+      for (int y = 0; y < 2; ++y) {
+        const int word = ((kg + y0 + y) % 4) ^ (kHalf ? h : 0);
 #pragma unroll
-          for (int i = 0; i < 4; ++i) w[y][i] = (keep >> i) & 1u ? w[y][i] : 0u;
-          // 4 x 4 byte transpose: out[j] = byte j of w[0], w[1], w[2], w[3]
-          const uint32_t t0 = byte_perm(w[y][0], w[y][1], 0x5140), t1 = byte_perm(w[y][0], w[y][1], 0x7362);
-          const uint32_t t2 = byte_perm(w[y][2], w[y][3], 0x5140), t3 = byte_perm(w[y][2], w[y][3], 0x7362);
-          // V^T rows n = 16 unit + 4 word + j swizzle by n % 8 = 4 (word % 2) + j
-          const uint32_t dst = vt + uint32_t(kc * kDV * 128 + (unit * 16 + word * 4) * 128 + 4 * t);
-          const int um = kg ^ (4 * (word & 1));
-          st_shared_u32(dst + uint32_t((um ^ 0) * 16), byte_perm(t0, t2, 0x5410));
-          st_shared_u32(dst + uint32_t(128 + (um ^ 1) * 16), byte_perm(t0, t2, 0x7632));
-          st_shared_u32(dst + uint32_t(256 + (um ^ 2) * 16), byte_perm(t1, t3, 0x5410));
-          st_shared_u32(dst + uint32_t(384 + (um ^ 3) * 16), byte_perm(t1, t3, 0x7632));
-        }
+        for (int i = 0; i < 4; ++i) w[y][i] = (keep >> i) & 1u ? w[y][i] : 0u;
+        // 4 x 4 byte transpose: out[j] = byte j of w[0], w[1], w[2], w[3]
+        const uint32_t t0 = byte_perm(w[y][0], w[y][1], 0x5140), t1 = byte_perm(w[y][0], w[y][1], 0x7362);
+        const uint32_t t2 = byte_perm(w[y][2], w[y][3], 0x5140), t3 = byte_perm(w[y][2], w[y][3], 0x7362);
+        // V^T rows n = 16 unit + 4 word + j swizzle by n % 8 = 4 (word % 2) + j
+        const uint32_t dst = vt + uint32_t(kc * kDV * 128 + (unit * 16 + word * 4) * 128 + 4 * t);
+        const int um = kg ^ (4 * (word & 1));
+        st_shared_u32(dst + uint32_t((um ^ 0) * 16), byte_perm(t0, t2, 0x5410));
+        st_shared_u32(dst + uint32_t(128 + (um ^ 1) * 16), byte_perm(t0, t2, 0x7632));
+        st_shared_u32(dst + uint32_t(256 + (um ^ 2) * 16), byte_perm(t1, t3, 0x5410));
+        st_shared_u32(dst + uint32_t(384 + (um ^ 3) * 16), byte_perm(t1, t3, 0x7632));
       }
     }
   }
+}
+
+template <int kDV, int kBlockN>
+__device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid, int tid) {
+  static_assert(kDV % 64 == 0 && kBlockN % 64 == 0, "fp8 V transpose: dv and the key block multiples of 64");
+#pragma unroll 1
+  for (int kc = 0; kc < kBlockN / 128; ++kc) transpose_chunk<kDV, kBlockN, false>(vs, vt, valid, tid, kc);
+  if constexpr (kBlockN % 128 != 0) transpose_chunk<kDV, kBlockN, true>(vs, vt, valid, tid, kBlockN / 128);
 }
 
 }  // namespace fa3jit_k::sm90

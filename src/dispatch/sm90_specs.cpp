@@ -144,9 +144,14 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_STAGES must be 2, 3 or 4; got '" + t + "'");
     key.stages = t[0] - '0';
   }
-  if (fp8) {  // the fp8 key block (no tuning override: the V transpose needs it)
+  if (fp8) {  // the fp8 key block: a multiple of 64 (the V transpose's chunks)
     key.block_n = sm90_fp8_block_n(key.dv);
     if (key.paged && p.page_size % key.block_n != 0 && p.page_size % 64 == 0) key.block_n = 64;  // pages of 64
+    // FA3JIT_SM90_BLOCK_N (tuning) applies to fp8 when it is 64, 128 or 192
+    if (const char* text = std::getenv("FA3JIT_SM90_BLOCK_N"); text && *text) {
+      const long n = std::strtol(text, nullptr, 10);
+      if (n == 64 || n == 128 || n == 192) key.block_n = int(n);
+    }
   }
   key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype);
   return key;

@@ -109,14 +109,17 @@ detail::Sm90KernelKey fp8_key(int d, int mask, bool paged = false, bool softcap 
 // The fp8 variant of the kernel (QGMMA both GEMMs, V transposed in shared
 // memory by the producer warpgroup): every head dim and feature flag.
 TEST(Sm90Compile, Fp8InstancesCompileForSm90a) {
-  const std::vector<detail::Sm90KernelKey> keys = {
+  std::vector<detail::Sm90KernelKey> keys = {
       fp8_key(64, k::kMaskNone),
       fp8_key(128, k::kMaskCausal),
       fp8_key(256, k::kMaskNone),
       fp8_key(256, k::kMaskLocal, false, true, true),
       fp8_key(128, k::kMaskCausal, true, false, false, true),
       fp8_key(64, k::kMaskLocal, false, true, true, false, 128),
+      fp8_key(128, k::kMaskNone),  // 192-key blocks below (FA3JIT_SM90_BLOCK_N=192: a 128 + a half 64-key V^T chunk)
   };
+  keys.back().block_n = 192;
+  keys.back().q_stages = detail::sm90_q_stages(128, 128, 192, 2, DType::fp8_e4m3);
   std::vector<std::future<std::vector<char>>> jobs;
   for (const auto& x : keys) {
     const jit::KernelSpec s = detail::sm90_fwd_spec(x);
