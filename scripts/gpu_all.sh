@@ -53,7 +53,8 @@ fi
 
 if has jit; then
   jit_cache=$(mktemp -d /tmp/fa3jit_first_call.XXXXXX)  # empty: the first run of each kernel is cold
-  PYTHONPATH="$BUILD-py/python_pkg" python3 "$ROOT/bench/jit_first_call.py" --cache-dir "$jit_cache" \
+  # shellcheck disable=SC2086
+  PYTHONPATH="$BUILD-py/python_pkg" python3 "$ROOT/bench/jit_first_call.py" --cache-dir "$jit_cache" --d ${JIT_D:-64 128 256} \
     --json "$OUT/jit_first_call.json" 2>&1 | tee "$OUT/jit_first_call.txt" || status=1
 fi
 
