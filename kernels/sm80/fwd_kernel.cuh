@@ -88,12 +88,13 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   // ---- K / V block loads. Unpaged rows are affine in the token index.
   KvRow kv0{0, 0};
   if constexpr (!kPaged) kv0 = kv_offset(p, s, b, 0, hk);
-  const int* pages = kPaged ? p.page_table + b * p.page_table_stride : nullptr;  // this sequence's row
   auto load_k = [&](int n, int slot) {
     uint16_t* dst = sK + slot * kBlockN * smem_stride(kD);
     if constexpr (kPaged)
-      load_rows_paged<kInDtype, kBlockN, kD, kThreads>(dst, p.k, pages, n * kBlockN, s.seqlen_k, p.page_size, p.d,
-                                                       [&](int page, int row) { return paged_k_offset(p, page, row, hk); });
+      load_tile<kInDtype, kBlockN, kD, kThreads>(dst, p.k, p.d, [&](int i) -> int64_t {
+        const int t = n * kBlockN + i;
+        return t < s.seqlen_k ? kv_offset(p, s, b, t, hk).k : -1;
+      });
     else
       load_rows_strided<kInDtype, kBlockN, kD, kThreads>(dst, p.k, kv0.k + int64_t(n) * kBlockN * p.k_row_stride,
                                                          p.k_row_stride, s.seqlen_k - n * kBlockN, p.d);
@@ -101,8 +102,10 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   auto load_v = [&](int n, int slot) {
     uint16_t* dst = sV + slot * kBlockN * smem_stride(kDV);
     if constexpr (kPaged)
-      load_rows_paged<kInDtype, kBlockN, kDV, kThreads>(dst, p.v, pages, n * kBlockN, s.seqlen_k, p.page_size, p.dv,
-                                                        [&](int page, int row) { return paged_v_offset(p, page, row, hk); });
+      load_tile<kInDtype, kBlockN, kDV, kThreads>(dst, p.v, p.dv, [&](int i) -> int64_t {
+        const int t = n * kBlockN + i;
+        return t < s.seqlen_k ? kv_offset(p, s, b, t, hk).v : -1;
+      });
     else
       load_rows_strided<kInDtype, kBlockN, kDV, kThreads>(dst, p.v, kv0.v + int64_t(n) * kBlockN * p.v_row_stride,
                                                           p.v_row_stride, s.seqlen_k - n * kBlockN, p.dv);

@@ -94,48 +94,4 @@ __device__ __forceinline__ void load_rows_strided(uint16_t* smem, const void* ba
   }
 }
 
-// A K / V block of a paged cache: row i is token t0 + i of the sequence
-// whose page-table row is `pages`; token t sits in row t % page_size of page
-// pages[t / page_size], at elem_off(page, row) elements of `base`. Tokens
-// >= seqlen and columns >= cols are zeros. Each thread reads the page ids
-// of kGroup of its rows first (independent loads, one latency), then issues
-// their copies: the page-table read is not serialised before every copy.
-template <int kInDtype, int kRows, int kCols, int kThreads, class ElemOffset>
-__device__ __forceinline__ void load_rows_paged(uint16_t* smem, const void* base, const int* pages, int t0, int seqlen,
-                                                int page_size, int cols, ElemOffset elem_off) {
-  constexpr int kChunks = kCols / 8;
-  constexpr int kRowStep = kThreads / kChunks;
-  if constexpr (kThreads % kChunks != 0 || kRows % kRowStep != 0) {
-    load_tile<kInDtype, kRows, kCols, kThreads>(smem, base, cols, [&](int i) -> int64_t {
-      const int t = t0 + i;
-      return t < seqlen ? elem_off(pages[t / page_size], t % page_size) : -1;
-    });
-  } else {
-    constexpr int kPerThread = kRows / kRowStep;
-    constexpr int kGroup = kPerThread < 8 ? kPerThread : 8;
-    static_assert(kPerThread % kGroup == 0, "rows per thread split into whole groups");
-    constexpr int kStride = smem_stride(kCols);
-    constexpr int kElem = kInDtype == kFP8E4M3 ? 1 : 2;
-    const int r0 = threadIdx.x / kChunks, c = (threadIdx.x % kChunks) * 8;
-    const bool col_ok = c < cols;
-#pragma unroll 1
-    for (int j0 = 0; j0 < kPerThread; j0 += kGroup) {
-      int page[kGroup];
-#pragma unroll
-      for (int j = 0; j < kGroup; ++j) {
-        const int t = t0 + r0 + (j0 + j) * kRowStep;
-        page[j] = t < seqlen ? pages[t / page_size] : -1;
-      }
-#pragma unroll
-      for (int j = 0; j < kGroup; ++j) {
-        const int i = r0 + (j0 + j) * kRowStep, t = t0 + i;
-        const char* src = page[j] >= 0 && col_ok
-                              ? static_cast<const char*>(base) + (elem_off(page[j], t % page_size) + c) * kElem
-                              : nullptr;
-        copy_chunk<kInDtype>(smem_addr(smem + i * kStride + c), src, base);
-      }
-    }
-  }
-}
-
 }  // namespace fa3jit_k::sm80
