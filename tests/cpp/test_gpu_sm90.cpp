@@ -443,7 +443,7 @@ void precompile(const std::vector<Case>& cases) {
 class Sm90Gpu : public ::testing::TestWithParam<Case> {
  protected:
   static void SetUpTestSuite() {
-    if (sm90_gpu()) precompile(all_cases());
+    if (sm90_gpu() && precompile_pays()) precompile(all_cases());
   }
 };
 

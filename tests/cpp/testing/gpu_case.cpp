@@ -1,5 +1,7 @@
 #include "testing/gpu_case.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstring>
 #include <future>
@@ -44,6 +46,8 @@ const VarlenGpuCase* find_case(const std::vector<VarlenGpuCase>& cases, const st
   auto it = std::find_if(cases.begin(), cases.end(), [&](const VarlenGpuCase& c) { return c.name == name; });
   return it == cases.end() ? nullptr : &*it;
 }
+
+bool precompile_pays() { return ::testing::UnitTest::GetInstance()->test_to_run_count() > 8; }
 
 std::vector<jit::KernelSpec> compile_case_kernels(const std::vector<VarlenGpuCase>& cases, const CaseSpecs& specs_of) {
   std::set<std::string> seen;

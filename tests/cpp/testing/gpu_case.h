@@ -57,6 +57,13 @@ using CaseSpecs = std::function<std::vector<jit::KernelSpec>(const VarlenGpuCase
 // time otherwise. Returns them.
 std::vector<jit::KernelSpec> compile_case_kernels(const std::vector<VarlenGpuCase>& cases, const CaseSpecs& specs_of);
 
+// Whether this process runs enough tests that compiling every case's kernel
+// up front (in parallel) pays: the whole binary at once, not ctest's one
+// test per process (there the case builds its own kernel, and building
+// every case's problem to find the kernels would cost each process more
+// than its test).
+bool precompile_pays();
+
 // Copies the run's out / LSE into the problem's own buffers (so that the
 // check also sees padding rows past seqused_q still poisoned) and checks
 // them against the float64 reference. Sizes that differ fail uncopied.
