@@ -24,6 +24,25 @@ namespace k = fa3jit_k::sm90;
 
 bool is_elf(const std::vector<char>& b) { return b.size() > 4 && std::memcmp(b.data(), "\x7f" "ELF", 4) == 0; }
 
+// Compiles every key's kernel with NVRTC (in parallel) and expects an ELF
+// cubin; check_spec adds the caller's checks on each key's spec.
+template <class CheckSpec>
+void expect_compile(const std::vector<detail::Sm90KernelKey>& keys, CheckSpec check_spec) {
+  std::vector<std::future<std::vector<char>>> jobs;
+  for (const auto& x : keys) {
+    const jit::KernelSpec s = detail::sm90_fwd_spec(x);
+    check_spec(x, s);
+    jobs.push_back(std::async(std::launch::async, [s] { return jit::get_cubin(s); }));
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    try {
+      EXPECT_TRUE(is_elf(jobs[i].get())) << keys[i].describe();
+    } catch (const Error& e) {
+      ADD_FAILURE() << keys[i].describe() << ": " << e.what();
+    }
+  }
+}
+
 DeviceInfo simulated_h100() {
   return DeviceInfo{.backend = Backend::CUDA, .index = 0, .name = "simulated H100", .major = 9, .minor = 0,
                     .runtime_version = 12080, .sm_count = 132, .smem_per_block = 232448};
@@ -80,20 +99,10 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
       split_key(key(DType::bf16, 256, k::kMaskCausal, true), 1),
       split_key(with_block_n(key(DType::bf16, 128, k::kMaskCausal, true, false, false, true), 64), 1),  // pages of 64
   };
-  std::vector<std::future<std::vector<char>>> jobs;
-  for (const auto& x : keys) {
-    const jit::KernelSpec s = detail::sm90_fwd_spec(x);
+  expect_compile(keys, [](const detail::Sm90KernelKey& x, const jit::KernelSpec& s) {
     EXPECT_TRUE(s.arch_specific) << x.describe();
     EXPECT_EQ(s.arch, 90);
-    jobs.push_back(std::async(std::launch::async, [s] { return jit::get_cubin(s); }));
-  }
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    try {
-      EXPECT_TRUE(is_elf(jobs[i].get())) << keys[i].describe();
-    } catch (const Error& e) {
-      ADD_FAILURE() << keys[i].describe() << ": " << e.what();
-    }
-  }
+  });
 }
 
 // fp8 e4m3 keys as sm90_key_for builds them (dims 64 / 128 / 256, the fp8 key block).
@@ -120,19 +129,9 @@ TEST(Sm90Compile, Fp8InstancesCompileForSm90a) {
   };
   keys.back().block_n = 192;
   keys.back().q_stages = detail::sm90_q_stages(128, 128, 192, 2, DType::fp8_e4m3);
-  std::vector<std::future<std::vector<char>>> jobs;
-  for (const auto& x : keys) {
-    const jit::KernelSpec s = detail::sm90_fwd_spec(x);
+  expect_compile(keys, [](const detail::Sm90KernelKey&, const jit::KernelSpec& s) {
     EXPECT_NE(s.kernel_name.find(", 3, "), std::string::npos) << s.kernel_name;  // kInDtype = fp8
-    jobs.push_back(std::async(std::launch::async, [s] { return jit::get_cubin(s); }));
-  }
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    try {
-      EXPECT_TRUE(is_elf(jobs[i].get())) << keys[i].describe();
-    } catch (const Error& e) {
-      ADD_FAILURE() << keys[i].describe() << ": " << e.what();
-    }
-  }
+  });
 }
 
 TEST(Sm90Specs, Fp8KeysAndSharedMemory) {
