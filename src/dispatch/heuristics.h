@@ -16,8 +16,8 @@ struct SplitInputs {
 };
 
 // Splits that fill the workers when (batch x heads x q-tiles) is too few
-// to, without making each split shorter than a few key blocks. 1 when the
-// grid is already full. At most 128.
+// to: as many as fit in one wave, without making each split shorter than a
+// few key blocks. 1 when the grid is already full. At most 128.
 int choose_num_splits(const SplitInputs& in);
 
 // Pack the q-heads of one kv-head into one tile when there are fewer query

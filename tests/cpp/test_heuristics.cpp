@@ -20,10 +20,15 @@ TEST(HeuristicsSplits, FullGridIsNotSplit) {
   EXPECT_EQ(choose_num_splits(decode(64, 32, 8192)), 1);
 }
 
-TEST(HeuristicsSplits, SmallGridLongKeysIsSplitToAboutOneWave) {
+TEST(HeuristicsSplits, SmallGridLongKeysIsSplitToOneWave) {
   const int s = choose_num_splits(decode(1, 8, 131072));  // 8 units on 132 SMs
-  EXPECT_EQ(s, 17);  // ceil(132 / 8)
-  EXPECT_LE(s * 8, 132 + 8);
+  EXPECT_EQ(s, 16);  // floor(132 / 8): 17 would start a second wave of 4 tiles
+  EXPECT_LE(s * 8, 132);
+  for (int units = 1; units < 105; ++units) {  // never past one wave
+    const int n = choose_num_splits(decode(1, units, 1 << 20));
+    EXPECT_LE(n * units, 132) << units;
+    EXPECT_TRUE(n == 128 || (n + 1) * units > 132) << units;  // as full as it gets (or the cap)
+  }
 }
 
 TEST(HeuristicsSplits, ShortKeysLimitSplits) {
@@ -44,7 +49,7 @@ TEST(HeuristicsSplits, CappedAt128AndDegenerateInputs) {
 // batches that fill the SMs do not.
 TEST(HeuristicsSplits, Sm90PackedDecode) {
   EXPECT_EQ(choose_num_splits(decode(1, 8, 8192)), 16);   // 64 blocks: at most 16 splits of 4
-  EXPECT_EQ(choose_num_splits(decode(3, 8, 20000)), 6);   // ceil(132 / 24)
+  EXPECT_EQ(choose_num_splits(decode(3, 8, 20000)), 5);   // floor(132 / 24)
   EXPECT_EQ(choose_num_splits(decode(17, 8, 20000)), 1);  // 136 units fill 132 SMs
   EXPECT_EQ(choose_num_splits(decode(64, 8, 8192)), 1);
 }
