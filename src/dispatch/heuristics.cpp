@@ -13,9 +13,10 @@ int choose_num_splits(const SplitInputs& in) {
   const int key_blocks = (in.max_seqlen_k + in.tile_n - 1) / in.tile_n;
   // Each split keeps at least 4 key blocks so the combine stays cheap.
   const int max_by_keys = std::max(1, key_blocks / 4);
-  // As many splits as fit in one wave (splits x units <= workers): one
-  // tile more than the workers is a second wave that costs as much as the
-  // first (measured on an H100: 17 splits x 8 units on 132 SMs).
+  // As many splits as fit in one wave (splits x units <= workers): with
+  // one CTA per SM (the sm90 decode kernel), a few tiles more than the
+  // workers run as a second wave as long as the first (before: 17 splits
+  // x 8 units = 136 tiles on 132 SMs; the speed-up is not measured yet).
   int want = int(in.workers / units);
   want = std::min({want, max_by_keys, 128});
   return std::max(1, want);
