@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 import torch
 
 from problem import Problem
-from shapes import Shape
+from shapes import CACHE_FAMILIES, Shape
 
 FLASHINFER_WORKSPACE_BYTES = 256 << 20
 NOT_CARRIED = ("Its wheels are too large to carry to the offline GPU machine "
@@ -31,6 +31,7 @@ class Runner:
     run: Callable[[], Any]  # the timed call
     packed: Callable[[Any], torch.Tensor]  # its output as (total_q, h, dv)
     first: Optional[Callable[[], Any]] = None  # the checked call (default: run)
+    note: str = ""  # how the peer was called, where a reader needs it (kept in the row)
 
 
 def _version(module_name: str, dist_names=()) -> str:
@@ -155,20 +156,48 @@ class Sdpa(Peer):
             return "paged KV cache: SDPA takes contiguous K/V (its decode rows are the dense ones)"
         return None
 
-    def _call(self, q, k, v, scale, causal, gqa):
+    def _call(self, q, k, v, scale, causal, gqa, mask=None):
         from torch.nn.attention import sdpa_kernel
         import torch.nn.functional as F
         with sdpa_kernel([self.backend]):
             if gqa:
-                return F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale,
-                                                      enable_gqa=True)
-            return F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
+                return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
+                                                      scale=scale, enable_gqa=True)
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
+                                                  scale=scale)
 
     def prepare(self, p):
         runner = self._prepare(p)
         run = runner.run  # not runner itself: a runner <-> lambda cycle would keep the inputs alive
-        runner.first = lambda: _with_warnings(run)
+        note = runner.note
+
+        def first():
+            try:
+                return _with_warnings(run)
+            except RuntimeError as e:
+                if not note:
+                    raise
+                # A refusal names the mask it refused ("No available kernel" stays in the text).
+                raise RuntimeError(f"{note}: {e}") from e
+
+        runner.first = first
         return runner
+
+    def _bottom_right_mask(self, sq, sk, like):
+        """(mask, note) for causal attention with sq != sk, aligned bottom-right
+        like fa3jit's (query row r sees keys 0 .. r + sk - sq). SDPA's is_causal
+        is top-left aligned, right only when sq == sk."""
+        if self.backend_name in LOWER_RIGHT_BIAS_BACKENDS:
+            try:
+                from torch.nn.attention.bias import causal_lower_right
+                return causal_lower_right(sq, sk), "attn_mask causal_lower_right(sq, sk)"
+            except ImportError:
+                pass
+        # Additive (0 / -inf, the input dtype): torch converts a boolean mask to
+        # this inside every call, so it is built once here, outside the timing.
+        keep = torch.ones(sq, sk, dtype=torch.bool, device=like.device).tril(sk - sq)
+        mask = torch.zeros(1, 1, sq, sk, dtype=like.dtype, device=like.device)
+        return mask.masked_fill(~keep, float("-inf")), "additive bottom-right causal attn_mask"
 
     def _prepare(self, p):
         s = p.shape
@@ -180,12 +209,15 @@ class Sdpa(Peer):
             q = torch.cat([q, p.qv], dim=-1)
             k = torch.cat([k, v], dim=-1)
         q4, k4, v4 = _bhsd(q, b, sq), _bhsd(k, b, sk), _bhsd(v, b, sk)
-        # SDPA's causal mask is top-left aligned; it equals the bottom-right one
-        # when sq == sk (every causal shape here).
-        causal = s.causal and sq > 1
         gqa = s.heads != s.kv_heads
-        return Runner(lambda: self._call(q4, k4, v4, s.softmax_scale, causal, gqa),
-                      lambda o: o.transpose(1, 2).reshape(s.total_q, s.heads, s.dv))
+        packed = lambda o: o.transpose(1, 2).reshape(s.total_q, s.heads, s.dv)  # noqa: E731
+        if s.causal and 1 < sq != sk:  # speculative decode: a bottom-right mask
+            mask, note = self._bottom_right_mask(sq, sk, q4)
+            return Runner(lambda: self._call(q4, k4, v4, s.softmax_scale, False, gqa, mask),
+                          packed, note=note)
+        # is_causal (top-left) equals bottom-right when sq == sk; one query sees every key.
+        causal = s.causal and sq > 1
+        return Runner(lambda: self._call(q4, k4, v4, s.softmax_scale, causal, gqa), packed)
 
     def _prepare_nested(self, p):
         """Mixed lengths: jagged nested tensors (SDPA's varlen form)."""
@@ -263,8 +295,11 @@ class FlashInfer(Peer):
     def unsupported(self, shape):
         if shape.dtype == "fp8":
             return "fp8 inputs: not wired in this adapter"
-        if shape.family in ("decode", "mla") and not shape.page_size:
+        if shape.family in CACHE_FAMILIES and not shape.page_size:
             return "contiguous cache: FlashInfer decode takes a paged cache (see the paged rows)"
+        if shape.family == "specdecode":
+            return ("several queries per sequence: not wired in this adapter (FlashInfer's "
+                    "decode wrapper takes one; its paged prefill wrapper would be needed)")
         return None
 
     def prepare(self, p):
@@ -300,6 +335,9 @@ class FlashInfer(Peer):
 
 SDPA_BACKENDS = {"sdpa_cudnn": "CUDNN_ATTENTION", "sdpa_flash": "FLASH_ATTENTION",
                  "sdpa_efficient": "EFFICIENT_ATTENTION"}
+# torch runs causal_lower_right on these backends' own bottom-right causal
+# kernels; for any other it would build a boolean mask inside every call.
+LOWER_RIGHT_BIAS_BACKENDS = ("FLASH_ATTENTION", "EFFICIENT_ATTENTION")
 ALL = ("fa3jit", *SDPA_BACKENDS, "fa4", "flashinfer")
 
 

@@ -13,7 +13,7 @@ from typing import Optional
 
 import torch
 
-from shapes import Shape
+from shapes import CACHE_FAMILIES, Shape
 
 TORCH_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp8": torch.float8_e4m3fn}
 
@@ -34,7 +34,7 @@ class Problem:
     @property
     def is_cache(self) -> bool:
         """Decode layout (4-D or paged cache) rather than packed k / v."""
-        return self.shape.family in ("decode", "mla")
+        return self.shape.family in CACHE_FAMILIES
 
     def keys(self, b: int):
         """(k, v) of sequence b as (n, h_k, d / dv) views or gathers."""
@@ -79,7 +79,7 @@ def make(shape: Shape, device: str, seed: int = 0) -> Problem:
     q = rand(shape.total_q, h, d)
     qv = rand(shape.total_q, h, dv) if shape.qv else None
     page_table = None
-    if shape.family in ("decode", "mla") and shape.page_size:
+    if shape.family in CACHE_FAMILIES and shape.page_size:
         ps = shape.page_size
         per_seq = [-(-n // ps) for n in shape.seqlens_k]
         width = max(per_seq)
@@ -93,7 +93,7 @@ def make(shape: Shape, device: str, seed: int = 0) -> Problem:
             rows.append(torch.nn.functional.pad(row, (0, width - n)))  # page 0 pads unused slots
             at += n
         page_table = torch.stack(rows)
-    elif shape.family in ("decode", "mla"):
+    elif shape.family in CACHE_FAMILIES:
         k = rand(b, shape.max_k, hk, d)
         v = rand(b, shape.max_k, hk, dv)
     else:

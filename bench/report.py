@@ -1,9 +1,10 @@
 """The suite's outputs, written to one folder: results.json (every (shape,
 peer) row with its status and reason, and the machine and versions),
 results.md (one table per family: TFLOPS or GB/s per peer, then why the
-empty cells are empty), and PNG plots (TFLOPS vs length per d and mask for
-prefill, GB/s vs KV length for decode and MLA, bars for varlen and
-diffusion).
+empty cells are empty; under varlen, fa3jit's mixed-length TFLOPS over the
+same tokens as equal lengths), and PNG plots (TFLOPS vs length per d and
+mask for prefill, GB/s vs KV length for decode, speculative decode and MLA,
+bars for varlen and diffusion).
 
 Also a command (no torch needed) that rewrites the report from runs'
 results.json, joining runs split by --families (one per device call):
@@ -20,7 +21,7 @@ import os
 import re
 import sys
 
-from shapes import FAMILIES
+from shapes import FAMILIES, VARLEN_TARGET_RATIO, Shape, equal_length_companion
 
 STATUS_MARK = {"unsupported": "n/s", "unavailable": "n/a", "error": "err", "wrong": "WRONG",
                "skipped": "skip"}
@@ -45,7 +46,9 @@ def _cell(row) -> str:
     return STATUS_MARK.get(row["status"], row["status"])
 
 
-def _family_table(family: str, rows: list, peers: list) -> list:
+def _family_table(family: str, rows: list, peers: list, extra=()) -> list:
+    """The family's table, its geometric-mean line, then `extra` lines, then
+    why the empty cells are empty."""
     by_shape = collections.OrderedDict()
     for r in rows:
         by_shape.setdefault(r["label"], {})[r["peer"]] = r
@@ -70,6 +73,7 @@ def _family_table(family: str, rows: list, peers: list) -> list:
         lines += ["", f"fa3jit / best other peer: geometric mean {geomean:.2f} over "
                       f"{len(ratios)} shape{'s' if len(ratios) > 1 else ''} "
                       f"(min {min(ratios):.2f}, max {max(ratios):.2f})."]
+    lines += list(extra)
     why = collections.Counter((r["peer"], r["status"], r.get("reason", "")) for r in rows
                               if r["status"] != "ok")
     if why:
@@ -77,6 +81,32 @@ def _family_table(family: str, rows: list, peers: list) -> list:
         for (peer, status, reason), n in sorted(why.items()):
             lines.append(f"- {peer}, {status} ({n} shape{'s' if n > 1 else ''}): {reason}")
     return lines + [""]
+
+
+def _varlen_vs_equal(rows: list) -> list:
+    """fa3jit's TFLOPS on each mixed-length batch over its TFLOPS on the
+    batch's equal-length companion (same sequence count and tokens), the
+    ratio issue 5 sets a target for; from the rows alone."""
+    mine = {r["label"]: r for r in rows if r["peer"] == "fa3jit"}
+    lines = []
+    for label, row in mine.items():
+        shape = Shape.from_dict(row)
+        twin = None if shape.equal_lengths else mine.get(equal_length_companion(shape).label())
+        if twin is None:
+            continue
+        mix, equal = _value(row), _value(twin)
+        if mix and equal:
+            ratio = mix / equal
+            verdict = f"{ratio:.2f} ({'meets' if ratio >= VARLEN_TARGET_RATIO else 'below'})"
+        else:
+            verdict = "not measured"
+        lines.append(f"| {label} | {twin['label']} | {_cell(row)} | {_cell(twin)} | {verdict} |")
+    if not lines:
+        return []
+    return ["", f"fa3jit, mixed lengths / the same tokens as equal-length sequences (TFLOPS; "
+                f"issue 5 target: >= {VARLEN_TARGET_RATIO:.2f}):", "",
+            "| mixed lengths | equal lengths | mixed | equal | mixed / equal |",
+            "|---|---|---:|---:|---:|"] + lines
 
 
 def _machine_table(meta: dict) -> list:
@@ -110,7 +140,8 @@ def markdown(meta: dict, rows: list, peers: list) -> str:
     for fam in FAMILIES:
         fam_rows = [r for r in rows if r["family"] == fam]
         if fam_rows:
-            lines += _family_table(fam, fam_rows, peers)
+            extra = _varlen_vs_equal(fam_rows) if fam == "varlen" else []
+            lines += _family_table(fam, fam_rows, peers, extra)
     return "\n".join(lines)
 
 
@@ -220,15 +251,19 @@ def plots(folder: str, rows: list) -> list:
             f"prefill {dtype}: 16k tokens, h*d = 2048",
             pre, lambda r: f"d {r['d']}, {'causal' if r['causal'] else 'non-causal'}",
             lambda r: r["seqlens_q"][0], lambda r: r["peer"], "TFLOPS", "sequence length"))
-    heads = sorted({(r["heads"], r["kv_heads"]) for r in fam("decode")})
-    for h, hk in heads:
-        dec = [r for r in fam("decode") if (r["heads"], r["kv_heads"]) == (h, hk)]
-        made.append(_line_panels(
-            os.path.join(folder, f"decode_h{h}_kv{hk}.png"),
-            f"decode, {h} q-heads / {hk} kv-heads, d 128",
-            dec, lambda r: f"batch {r['batch']}", lambda r: r["seqlens_k"][0],
-            lambda r: f"{r['peer']} {_layout(r)}",
-            "GB/s", "KV length"))
+    # One PNG per head configuration (and query count, for speculative decode).
+    for family in ("decode", "specdecode"):
+        key = lambda r: (r["seqlens_q"][0], r["heads"], r["kv_heads"])  # noqa: E731
+        for nq, h, hk in sorted({key(r) for r in fam(family)}):
+            dec = [r for r in fam(family) if key(r) == (nq, h, hk)]
+            spec = family == "specdecode"
+            made.append(_line_panels(
+                os.path.join(folder, f"{family}_{f'q{nq}_' if spec else ''}h{h}_kv{hk}.png"),
+                (f"speculative decode, {nq} causal queries per sequence" if spec else "decode")
+                + f", {h} q-heads / {hk} kv-heads, d 128",
+                dec, lambda r: f"batch {r['batch']}", lambda r: r["seqlens_k"][0],
+                lambda r: f"{r['peer']} {_layout(r)}",
+                "GB/s", "KV length"))
     made.append(_line_panels(
         os.path.join(folder, "mla_decode.png"), "MLA decode (qv), d 64 + dv 512",
         fam("mla"), lambda r: f"{r['heads']} heads, {_layout(r)}", lambda r: r["seqlens_k"][0],

@@ -2,15 +2,20 @@
 (full and --quick), and the work each shape does (FLOPs, bytes).
 
 Families: prefill (total 16k tokens, h*d = 2048), varlen (mixed-length
-batches), decode (paged KV cache, one query per sequence), diffusion (long
-non-causal sequences), mla (decode with qv: scores = q.k + qv.v)."""
+batches, each beside the same tokens as equal-length sequences), decode
+(paged KV cache, one query per sequence), specdecode (speculative decoding:
+2-8 causal queries per sequence), diffusion (long non-causal sequences), mla
+(decode with qv: scores = q.k + qv.v)."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Iterable
 
-FAMILIES = ("prefill", "varlen", "decode", "diffusion", "mla")
+FAMILIES = ("prefill", "varlen", "decode", "specdecode", "diffusion", "mla")
+# Families whose K/V is a decode cache (4-D or paged), called through
+# flash_attn_with_kvcache; the others are packed varlen.
+CACHE_FAMILIES = ("decode", "specdecode", "mla")
 # Families measured in FLOP/s; the others are memory bound and reported in GB/s.
 COMPUTE_BOUND = ("prefill", "varlen", "diffusion")
 ELEMENT_BYTES = {"bf16": 2, "fp16": 2, "fp8": 1}
@@ -76,7 +81,7 @@ class Shape:
             parts.append("qv")
         parts.append("causal" if self.causal else "full")
         parts.append(self.dtype)
-        if self.family in ("decode", "mla"):
+        if self.family in CACHE_FAMILIES:
             parts.append(f"page{self.page_size}" if self.page_size else "dense")
         return " ".join(parts)
 
@@ -107,6 +112,13 @@ class Shape:
         q = self.total_q * self.heads * (self.d + (self.dv if self.qv else 0)) * e
         out = self.total_q * self.heads * self.dv * 2
         return int(kv + q + out)
+
+    @classmethod
+    def from_dict(cls, row: dict) -> "Shape":
+        """The shape of a results.json row (to_dict's output, extra keys ignored)."""
+        fields = {f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row}
+        fields["seqlens_q"], fields["seqlens_k"] = tuple(row["seqlens_q"]), tuple(row["seqlens_k"])
+        return cls(**fields)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -152,22 +164,48 @@ def prefill(quick: bool) -> list:
     return out
 
 
-# Mixed-length batches (a deterministic spread, not random, so runs compare):
-# many short prompts with a few long ones, and a long-tail mix; about 16k tokens.
+def lcg_lengths(count: int, low: int, high: int, seed: int) -> tuple:
+    """`count` lengths drawn uniformly from [low, high] by a fixed 32-bit LCG
+    (Numerical Recipes' constants): the same mix on every machine and run."""
+    x, out = seed, []
+    for _ in range(count):
+        x = (1664525 * x + 1013904223) % 2**32
+        out.append(low + (x >> 8) % (high - low + 1))  # the low bits of an LCG cycle fast
+    return tuple(out)
+
+
+# Mixed-length batches (deterministic, so runs compare): many short prompts
+# with a few long ones and a long-tail mix, 16k tokens each; and issue 5's
+# target batch, 40 sequences drawn from 128..8k (149763 tokens).
 VARLEN_MIXES = {
     "short-heavy": (64, 96, 128, 200, 256, 300, 384, 512, 640, 700, 777, 1000, 1024, 1500,
                     2048, 6755),
     "long-tail": (17, 333, 1000, 2500, 4100, 8434),
+    "uniform-40": lcg_lengths(40, 128, 8192, seed=5),
 }
+VARLEN_QUICK = ("short-heavy", "uniform-40")
+# Issue 5: varlen TFLOPS >= this share of the same tokens as equal lengths.
+VARLEN_TARGET_RATIO = 0.9
+
+
+def equal_length_companion(shape: Shape) -> Shape:
+    """The same number of sequences and (up to rounding) the same tokens as
+    `shape`, every sequence equally long; heads, d, mask and dtype kept. A
+    mix's TFLOPS over its companion's is what mixed lengths cost."""
+    n = shape.batch
+    sq, sk = int(shape.total_q / n + 0.5), int(shape.total_k / n + 0.5)
+    return dataclasses.replace(shape, seqlens_q=(sq,) * n, seqlens_k=(sk,) * n)
 
 
 def varlen(quick: bool) -> list:
+    """Each mix followed by its equal-length companion, causal and not."""
     out = []
     for name, lens in VARLEN_MIXES.items():
-        if quick and name != "short-heavy":
+        if quick and name not in VARLEN_QUICK:
             continue
         for causal in (False, True):
-            out.append(Shape("varlen", lens, lens, 16, 16, 128, 128, causal))
+            mix = Shape("varlen", lens, lens, 16, 16, 128, 128, causal)
+            out += [mix, equal_length_companion(mix)]
     return out
 
 
@@ -190,6 +228,26 @@ def decode(quick: bool) -> list:
                     out.append(Shape("decode", (1,) * b, (n,) * b, h, hk, 128, 128, False,
                                      page_size=ps))
     return out
+
+
+# Speculative decoding: a few draft tokens per sequence verified in one
+# causal call (bottom-right aligned: draft token i sees the cache and drafts
+# 0..i). The decode grid's axes, with the query count added.
+SPECDECODE_QUERIES = (2, 4, 8)
+SPECDECODE_BATCHES = (1, 16, 64, 128)
+SPECDECODE_HEADS = ((32, 8), (64, 8), (32, 32))
+SPECDECODE_KV = (1024, 8192, 32768, 131072)
+SPECDECODE_PAGES = (0, 1, 16, 64)
+
+
+def specdecode(quick: bool) -> list:
+    queries = (2, 8) if quick else SPECDECODE_QUERIES
+    batches = (16, 64) if quick else SPECDECODE_BATCHES
+    heads = ((32, 8),) if quick else SPECDECODE_HEADS
+    kv = (8192,) if quick else SPECDECODE_KV
+    pages = (0, 64) if quick else SPECDECODE_PAGES
+    return [Shape("specdecode", (nq,) * b, (n,) * b, h, hk, 128, 128, True, page_size=ps)
+            for nq in queries for b in batches for h, hk in heads for n in kv for ps in pages]
 
 
 # (heads, tokens): image / video DiT self-attention, batch 1, d 128.
@@ -224,17 +282,20 @@ def smoke() -> list:
         Shape("prefill", (128,) * 2, (128,) * 2, 4, 4, 64, 64, True),
         Shape("prefill", (128,) * 2, (128,) * 2, 4, 4, 64, 64, True, "fp8"),
         Shape("varlen", (17, 100, 64), (17, 100, 64), 4, 4, 64, 64, True),
+        Shape("varlen", (60,) * 3, (60,) * 3, 4, 4, 64, 64, True),  # the mix's companion
         Shape("decode", (1,) * 3, (300,) * 3, 8, 2, 64, 64, False, page_size=0),
         Shape("decode", (1,) * 3, (300,) * 3, 8, 2, 64, 64, False, page_size=16),
         Shape("decode", (1,) * 3, (300,) * 3, 8, 2, 64, 64, False, "fp8", page_size=16),
+        Shape("specdecode", (4,) * 3, (300,) * 3, 8, 2, 64, 64, True, page_size=0),
+        Shape("specdecode", (4,) * 3, (300,) * 3, 8, 2, 64, 64, True, page_size=16),
         Shape("diffusion", (256,), (256,), 2, 2, 128, 128, False),
         Shape("mla", (1,) * 2, (200,) * 2, 8, 1, 64, 128, False, page_size=0, qv=True),
         Shape("mla", (1,) * 2, (200,) * 2, 8, 1, 64, 128, False, page_size=64, qv=True),
     ]
 
 
-_GRIDS = {"prefill": prefill, "varlen": varlen, "decode": decode, "diffusion": diffusion,
-          "mla": mla}
+_GRIDS = {"prefill": prefill, "varlen": varlen, "decode": decode, "specdecode": specdecode,
+          "diffusion": diffusion, "mla": mla}
 
 
 def grid(families: Iterable[str], quick: bool) -> list:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """fa3jit against its peers on the same inputs, in one run: prefill, mixed
-varlen, paged decode, diffusion and MLA decode shapes; every result checked
+varlen, paged decode, speculative decode, diffusion and MLA decode shapes; every result checked
 against a float32 reference before it is timed; writes results.json,
 results.md and PNG plots to --out and prints the table last.
 
@@ -244,6 +244,8 @@ class Run:
             del out
             common = dict(max_err=chk.max_err, tol=chk.tol, first_call_s=round(first_s, 3),
                           copies=len(problems))
+            if runners[0].note:
+                common["note"] = runners[0].note
             if not chk.ok:
                 self.row(shape, peer.name, "wrong", chk.detail, **common)
                 return

@@ -73,7 +73,61 @@ def test_full_grids_cover_the_issue():
     assert all(24 <= s.heads <= 40 and 16000 <= s.total_q <= 76000 and not s.causal
                for s in shapes.diffusion(False))
     assert all(s.qv for s in shapes.mla(False))
-    assert all(sum(m) == shapes.PREFILL_TOTAL for m in shapes.VARLEN_MIXES.values())
+    assert all(sum(shapes.VARLEN_MIXES[m]) == shapes.PREFILL_TOTAL
+               for m in ("short-heavy", "long-tail"))
+
+
+def test_specdecode_grid_covers_issue_8_item_5():
+    full = shapes.specdecode(False)
+    assert {s.max_q for s in full} == {2, 4, 8}
+    assert {s.batch for s in full} == {1, 16, 64, 128}
+    assert {(s.heads, s.kv_heads) for s in full} == {(32, 8), (64, 8), (32, 32)}
+    assert {s.max_k for s in full} == {1024, 8192, 32768, 131072}
+    assert {s.page_size for s in full} == {0, 1, 16, 64}
+    assert len(full) == 3 * 4 * 3 * 4 * 4
+    assert all(s.causal and s.d == s.dv == 128 and s.equal_lengths and s.metric == "gbps"
+               for s in full)
+    quick = shapes.specdecode(True)
+    assert 0 < len(quick) <= 12 and {s.page_size for s in quick} >= {0, 64}
+    assert all(s.batch >= 16 and s.max_k >= 8192 for s in quick)  # the issue's target range
+    assert any(s.label() == "b16 sq4 sk8192 h32/8 d128 causal bf16 page16" for s in full)
+
+
+def test_uniform_40_mix_is_fixed_and_spans_128_to_8k():
+    mix = shapes.VARLEN_MIXES["uniform-40"]
+    assert len(mix) == 40 and all(128 <= n <= 8192 for n in mix)
+    assert mix == shapes.lcg_lengths(40, 128, 8192, seed=5)  # the same mix every run
+    assert min(mix) < 512 and max(mix) > 7500 and len(set(mix)) == 40
+    assert sum(mix) == 149763  # runs compare only if the mix never changes
+
+
+def test_every_varlen_mix_is_followed_by_its_equal_length_companion():
+    for quick in (False, True):
+        grid = shapes.varlen(quick)
+        assert len(grid) % 2 == 0
+        for mix, twin in zip(grid[::2], grid[1::2]):
+            assert not mix.equal_lengths and twin.equal_lengths
+            assert twin == shapes.equal_length_companion(mix)
+            assert twin.batch == mix.batch and twin.causal == mix.causal
+            assert (twin.heads, twin.kv_heads, twin.d, twin.dv) == (mix.heads, mix.kv_heads,
+                                                                    mix.d, mix.dv)
+            assert abs(twin.total_q - mix.total_q) <= twin.batch / 2
+    assert {tuple(s.seqlens_q) for s in shapes.varlen(True)} >= {
+        shapes.VARLEN_MIXES["uniform-40"]}
+    twin = shapes.equal_length_companion(shapes.Shape("varlen", (1, 2, 4), (1, 2, 4), 1, 1, 8, 8,
+                                                      False))
+    assert twin.seqlens_q == (2, 2, 2)  # 7 / 3 rounds to 2
+
+
+def test_speculative_decode_counts_bottom_right_causal_pairs_and_bytes():
+    s = Shape("specdecode", (4,) * 2, (10,) * 2, 2, 1, 8, 8, True, page_size=16)
+    pairs = 7 + 8 + 9 + 10  # query r of 4 sees keys 0 .. r + 6
+    assert s.flops() == 2 * pairs * 2 * (2 * 8 + 2 * 8)
+    kv = 2 * 10 * 1 * 16 * 2
+    q_out = 2 * 4 * 2 * 8 * 2 * 2
+    assert s.bytes_moved() == kv + q_out
+    assert s.label() == "b2 sq4 sk10 h2/1 d8 causal bf16 page16"
+    assert Shape.from_dict(s.to_dict()) == s
 
 
 def test_quick_grids_are_subsets_and_labels_are_unique():
@@ -129,6 +183,47 @@ def _fake_rows():
             dict(base, peer="fa4", status="unavailable", reason="not installed")]
 
 
+def _varlen_rows():
+    """fa3jit and SDPA rows of the uniform-40 mix and its companions, as
+    results.json holds them: non-causal 450 vs 500 TFLOPS, causal 400 vs 500,
+    the long-tail companion not measured."""
+    rows = []
+
+    def add(shape, peer, value, status="ok"):
+        rows.append(dict(shape.to_dict(), peer=peer, status=status, reason="",
+                         tflops=value, gbps=1.0))
+
+    for causal, mixed in ((False, 450.0), (True, 400.0)):
+        mix = Shape("varlen", shapes.VARLEN_MIXES["uniform-40"],
+                    shapes.VARLEN_MIXES["uniform-40"], 16, 16, 128, 128, causal)
+        add(mix, "fa3jit", mixed)
+        add(mix, "sdpa_cudnn", 100.0)
+        add(shapes.equal_length_companion(mix), "fa3jit", 500.0)
+        add(shapes.equal_length_companion(mix), "sdpa_cudnn", 900.0)
+    tail = Shape("varlen", shapes.VARLEN_MIXES["long-tail"], shapes.VARLEN_MIXES["long-tail"],
+                 16, 16, 128, 128, True)
+    add(tail, "fa3jit", 300.0)
+    add(shapes.equal_length_companion(tail), "fa3jit", None, status="error")
+    return rows
+
+
+def test_report_prints_fa3jit_varlen_over_equal_lengths_from_results_json(tmp_path):
+    import report
+    path = tmp_path / "results.json"
+    report.write_json(str(path), {"device_name": "X"}, _varlen_rows())
+    assert report.main(["--out", str(tmp_path / "out"), str(path)]) == 0
+    md = (tmp_path / "out" / "results.md").read_text().splitlines()
+    head = md.index("fa3jit, mixed lengths / the same tokens as equal-length sequences "
+                    "(TFLOPS; issue 5 target: >= 0.90):")
+    assert md.index("### varlen (TFLOPS)") < head
+    table = md[head + 2:head + 7]
+    assert table[0] == "| mixed lengths | equal lengths | mixed | equal | mixed / equal |"
+    assert table[2] == ("| b40 varlen tq149763 tk149763 h16/16 d128 full bf16 | b40 sq3744 "
+                        "sk3744 h16/16 d128 full bf16 | 450.0 | 500.0 | 0.90 (meets) |")
+    assert table[3].endswith("| 400.0 | 500.0 | 0.80 (below) |") and "causal" in table[3]
+    assert table[4].startswith("| b6 varlen") and table[4].endswith("| err | not measured |")
+
+
 def test_markdown_has_values_ratio_and_reasons():
     import report
     meta = {"device_name": "X", "command": "c", "driver": "580.1",
@@ -175,6 +270,60 @@ def test_cpu_smoke_run_writes_json_markdown_and_exits_0(tmp_path, capsys):
     printed = capsys.readouterr().out
     last_line = (tmp_path / "results.md").read_text().rstrip().splitlines()[-1]
     assert printed.rstrip().endswith(last_line)
+
+
+def _specdecode_dense():
+    (shape,) = [s for s in shapes.smoke() if s.family == "specdecode" and not s.page_size]
+    return shape
+
+
+@needs_torch
+@pytest.mark.parametrize("native_bias", [True, False])
+def test_sdpa_speculative_decode_is_bottom_right_causal(monkeypatch, native_bias):
+    """SDPA's is_causal is top-left aligned: wrong for 4 queries against 300
+    keys, and the reference check says so; the peer passes a bottom-right
+    mask (causal_lower_right, or an additive mask where torch would build
+    one per call) and passes the check."""
+    import peers
+    import problem
+    import reference
+    import torch.nn.functional as F
+    if not native_bias:
+        monkeypatch.setattr(peers, "LOWER_RIGHT_BIAS_BACKENDS", ())
+    shape = _specdecode_dense()
+    p = problem.make(shape, "cpu")
+    peer = peers.Sdpa("sdpa_flash", "FLASH_ATTENTION")
+    assert peer.why_not is None
+    runner = peer.prepare(p)
+    assert runner.note.startswith("attn_mask causal_lower_right" if native_bias else "additive")
+    assert reference.check(p, runner.packed(runner.first())).ok
+    b, sq, sk = shape.batch, shape.max_q, shape.max_k
+    q = peers._bhsd(p.q, b, sq)
+    k, v = (peers._bhsd(x, b, sk) for x in (p.k, p.v))
+    top_left = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=shape.softmax_scale,
+                                              enable_gqa=True)
+    assert not reference.check(p, runner.packed(top_left)).ok
+
+
+@needs_fa3jit
+def test_cpu_smoke_run_of_varlen_and_specdecode(tmp_path):
+    import suite
+    rc = suite.main(["--out", str(tmp_path), "--families", "varlen,specdecode",
+                     "--peers", "fa3jit,sdpa_flash,flashinfer"] + CPU_ARGS)
+    assert rc == 0
+    rows = json.loads((tmp_path / "results.json").read_text())["results"]
+    mine = [r for r in rows if r["peer"] == "fa3jit"]
+    assert {r["family"] for r in mine} == {"varlen", "specdecode"}
+    assert len(mine) == sum(s.family in ("varlen", "specdecode") for s in shapes.smoke())
+    assert all(r["status"] == "ok" and r["max_err"] <= r["tol"] for r in mine)
+    sdpa = [r for r in rows if r["peer"] == "sdpa_flash" and r["family"] == "specdecode"
+            and not r["page_size"]]
+    assert sdpa and sdpa[0]["status"] == "ok" and "causal_lower_right" in sdpa[0]["note"]
+    fi = [r for r in rows if r["peer"] == "flashinfer"]
+    assert fi and all(r["status"] in ("unavailable", "unsupported") and r["reason"] for r in fi)
+    md = (tmp_path / "results.md").read_text()
+    assert "### specdecode (GB/s)" in md
+    assert "| b3 varlen tq181 tk181 h4/4 d64 causal bf16 | b3 sq60 sk60 h4/4 d64 causal bf16 |" in md
 
 
 @needs_fa3jit
