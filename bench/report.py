@@ -259,8 +259,8 @@ def plots(folder: str, rows: list) -> list:
             spec = family == "specdecode"
             made.append(_line_panels(
                 os.path.join(folder, f"{family}_{f'q{nq}_' if spec else ''}h{h}_kv{hk}.png"),
-                (f"speculative decode, {nq} causal queries per sequence" if spec else "decode")
-                + f", {h} q-heads / {hk} kv-heads, d 128",
+                (f"speculative decode, {nq} causal queries, {h}/{hk} heads, d 128" if spec
+                 else f"decode, {h} q-heads / {hk} kv-heads, d 128"),
                 dec, lambda r: f"batch {r['batch']}", lambda r: r["seqlens_k"][0],
                 lambda r: f"{r['peer']} {_layout(r)}",
                 "GB/s", "KV length"))

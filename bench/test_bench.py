@@ -272,6 +272,18 @@ def test_cpu_smoke_run_writes_json_markdown_and_exits_0(tmp_path, capsys):
     assert printed.rstrip().endswith(last_line)
 
 
+@pytest.mark.skipif(not _importable("matplotlib"), reason="matplotlib not importable")
+def test_plots_one_specdecode_png_per_query_count_and_heads(tmp_path):
+    import report
+    rows = []
+    for nq in (2, 8):
+        for n in (1024, 8192):
+            s = Shape("specdecode", (nq,) * 16, (n,) * 16, 32, 8, 128, 128, True, page_size=64)
+            rows.append(dict(s.to_dict(), peer="fa3jit", status="ok", reason="", gbps=2000.0))
+    made = sorted(os.path.basename(p) for p in report.plots(str(tmp_path), rows))
+    assert made == ["specdecode_q2_h32_kv8.png", "specdecode_q8_h32_kv8.png"]
+
+
 def _specdecode_dense():
     (shape,) = [s for s in shapes.smoke() if s.family == "specdecode" and not s.page_size]
     return shape
