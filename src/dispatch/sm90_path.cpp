@@ -101,6 +101,9 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   const int64_t tiles = (int64_t(p.max_seqlen_q) * group + 63) / 64 * std::max(p.h, 1) * std::max(p.batch, 1) * splits;
   if (tiles >= (int64_t(1) << 31))
     not_supported("batch * h * q tiles * num_splits = " + std::to_string(tiles) + " is more than 2^31 - 1");
+  // Auto never splits a grid this large (it fills the GPU); asked-for splits
+  // need the combine kernel's grid.
+  if (const std::string why = split_combine_grid_error(p, plan.num_splits_requested); !why.empty()) not_supported(why);
 }
 
 bool sm90_preferred(const Plan& plan, const DeviceInfo& dev) {

@@ -3,9 +3,17 @@
 #include "../../kernels/common/combine.cuh"
 #include "device/cuda_driver.h"
 #include "dispatch/sm80_specs.h"
+#include "fa3jit/error.h"
 #include "jit/jit.h"
 
 namespace fa3jit::detail {
+
+std::string split_combine_grid_error(const fa3jit_k::AttnParams& p, int num_splits) {
+  constexpr int64_t kMaxGridYZ = 65535;
+  if (num_splits <= 1 || (p.h <= kMaxGridYZ && p.batch <= kMaxGridYZ)) return "";
+  return "split-KV (num_splits = " + std::to_string(num_splits) + "): h = " + std::to_string(p.h) +
+         " and batch = " + std::to_string(p.batch) + " must each be at most 65535 (the combine kernel's grid)";
+}
 
 void run_with_split_combine(const fa3jit_k::AttnParams& p, DType out_dtype, int arch, const DeviceInfo& dev,
                             CUstream stream, const std::function<void(float* ws)>& launch_forward) {
@@ -13,6 +21,8 @@ void run_with_split_combine(const fa3jit_k::AttnParams& p, DType out_dtype, int 
     launch_forward(nullptr);
     return;
   }
+  if (const std::string why = split_combine_grid_error(p, p.num_splits); !why.empty())
+    throw Error(ErrorKind::NotSupported, why);
   const jit::Kernel& combine = jit::get_kernel(combine_spec(arch, out_dtype), dev.index);
   const cuda::Driver& drv = cuda::require_driver();
   CUdeviceptr ws = 0;

@@ -7,6 +7,7 @@
 #include <cuda.h>
 
 #include <functional>
+#include <string>
 
 #include "../../kernels/common/params.cuh"
 #include "fa3jit/device.h"
@@ -14,9 +15,15 @@
 
 namespace fa3jit::detail {
 
+// The combine kernel's grid is (row groups, h, batch): with num_splits > 1,
+// h and batch must fit in a grid's y / z (65535). Returns why they do not
+// (naming them), or "" when they do.
+std::string split_combine_grid_error(const fa3jit_k::AttnParams& p, int num_splits);
+
 // p.num_splits > 1: launch_forward(ws) writes each split's partials into a
 // workspace, then the combine kernel (compiled for `arch`) writes p.out /
-// p.lse. Otherwise launch_forward(nullptr) alone. The workspace is freed on
+// p.lse (NotSupported before anything runs if split_combine_grid_error says so).
+// Otherwise launch_forward(nullptr) alone. The workspace is freed on
 // the stream also when a launch throws.
 void run_with_split_combine(const fa3jit_k::AttnParams& p, DType out_dtype, int arch, const DeviceInfo& dev,
                             CUstream stream, const std::function<void(float* ws)>& launch_forward);

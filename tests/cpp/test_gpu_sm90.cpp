@@ -480,6 +480,14 @@ TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
   c.d = c.dv = 128;
   c.page_size = 32;
   expect_not_supported(c, "page_size = 32");
+  c = ProblemConfig{};  // asked-for splits: batch is the combine kernel's grid z (at most 65535)
+  c.varlen = false;
+  c.batch = 65536;
+  c.h = c.h_k = 1;
+  c.seqlens_q = {1};
+  c.seqlens_k = {2};
+  c.num_splits = 2;
+  expect_not_supported(c, "batch = 65536 must each be at most 65535");
 }
 
 // Auto runs fp8 on the sm90 kernels where they have the head dims (here

@@ -12,6 +12,7 @@
 #include "../../kernels/sm90/tile_config.cuh"
 #include "dispatch/sm90_path.h"
 #include "dispatch/sm90_specs.h"
+#include "dispatch/split_kv.h"
 #include "fa3jit/error.h"
 #include "jit/jit.h"
 #include "testing/problem.h"
@@ -321,6 +322,33 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
     EXPECT_NO_THROW(detail::check_sm90_supports(plan, h100));
     EXPECT_FALSE(detail::sm90_preferred(plan, h100));
   }
+}
+
+// Split-KV's combine kernel has h on grid y and batch on grid z (at most
+// 65535 each): asked-for splits beyond that are refused by name, before
+// anything runs; unsplit, the same batch runs.
+TEST(Sm90Specs, SplitsNeedTheCombineGrid) {
+  const DeviceInfo h100 = simulated_h100();
+  ProblemConfig c;
+  c.varlen = false;
+  c.batch = 65536;
+  c.h = c.h_k = 1;
+  c.seqlens_q = {1};
+  c.seqlens_k = {2};
+  c.num_splits = 2;
+  Problem p = make_problem(c);
+  expect_not_supported(plan_of(c, p), h100, "batch = 65536 must each be at most 65535");
+  EXPECT_FALSE(detail::sm90_preferred(plan_of(c, p), h100));
+  c.num_splits = 1;
+  Problem unsplit = make_problem(c);
+  EXPECT_NO_THROW(detail::check_sm90_supports(plan_of(c, unsplit), h100));
+  fa3jit_k::AttnParams params{};
+  params.h = 65536;
+  params.batch = 1;
+  EXPECT_NE(detail::split_combine_grid_error(params, 2).find("h = 65536"), std::string::npos);
+  EXPECT_EQ(detail::split_combine_grid_error(params, 1), "");
+  params.h = params.batch = 65535;
+  EXPECT_EQ(detail::split_combine_grid_error(params, 128), "");
 }
 
 TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
