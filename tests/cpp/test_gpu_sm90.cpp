@@ -319,6 +319,27 @@ void add_fp8_cases(VarlenCaseList& cs) {
     c.sinks = true;
     add("split3_causal_sinks", c);
   }
+  for (int d : {128, 256}) {  // fp8 KV-cache decode: the 1-warpgroup kernel (4 x 4 packed rows), split and not
+    ProblemConfig c;
+    c.d = c.dv = d;
+    c.descale = true;
+    c.h = 32;
+    c.h_k = 8;
+    c.causal = true;
+    c.sinks = d == 256;
+    c.page_size = d == 128 ? 128 : 64;
+    c.batch = 3;
+    c.seqlens_q = {4, 1, 4};
+    c.seqlens_k = {5000, 37, 130};  // 37: one partial block; 130 past a page boundary
+    RunOptions o;
+    o.pack_gqa = true;
+    const std::string base = "decode_paged" + std::to_string(c.page_size) + "_d" + std::to_string(d);
+    add(base, c, o);
+    c.num_splits = 5;  // the 37-key sequence leaves 4 splits without a key block
+    add(base + "_split5", c, o);
+    c.num_splits = 0;  // the heuristic
+    add(base + "_auto", c, o);
+  }
   for (int d : {64, 128, 256}) {  // outliers near e4m3's largest value
     ProblemConfig c;
     c.d = c.dv = d;

@@ -130,6 +130,15 @@ TEST(Sm90Compile, Fp8InstancesCompileForSm90a) {
   };
   keys.back().block_n = 192;
   keys.back().q_stages = detail::sm90_q_stages(128, 128, 192, 2, DType::fp8_e4m3);
+  // fp8 decode as Auto runs it (an fp8 KV cache, GQA packed): the 1-warpgroup
+  // kernel split and not, 128- and 64-key blocks (d256, pages of 64)
+  keys.push_back(split_key(fp8_key(128, k::kMaskCausal, true, false, false, true), 1));
+  keys.push_back(split_key(fp8_key(256, k::kMaskCausal, true, false, true, true), 1));
+  keys.push_back(split_key(with_block_n(fp8_key(128, k::kMaskCausal, true, false, false, true), 64), 1));
+  keys.back().q_stages = detail::sm90_q_stages(128, 128, 64, 2, DType::fp8_e4m3);
+  keys.push_back(fp8_key(128, k::kMaskCausal, true, false, false, true));
+  keys.back().warpgroups = 1;
+  keys.back().pingpong = false;
   expect_compile(keys, [](const detail::Sm90KernelKey&, const jit::KernelSpec& s) {
     EXPECT_NE(s.kernel_name.find(", 3, "), std::string::npos) << s.kernel_name;  // kInDtype = fp8
   });
