@@ -55,13 +55,15 @@ struct Tile {
   bool valid;            // false: past this sequence's last m-block
 };
 
-// Tile of round k for this CTA (>= count: none).
-__device__ __forceinline__ int tile_of_round(int k) {
-  return k * int(gridDim.x) + ((k & 1) ? int(gridDim.x) - 1 - int(blockIdx.x) : int(blockIdx.x));
-}
+// Tile of round k for CTA `cta` of `ctas` (>= count: none).
+FA3JIT_HD int tile_of_round(int k, int cta, int ctas) { return k * ctas + ((k & 1) ? ctas - 1 - cta : cta); }
+#if defined(FA3JIT_DEVICE_CODE)
+__device__ __forceinline__ int tile_of_round(int k) { return tile_of_round(k, int(blockIdx.x), int(gridDim.x)); }
+#endif
 
+// Host-callable too: tests/cpp/test_sm90_tiles.cpp models the tile walk.
 template <int kBlockN, int kMask, int kFlags>
-__device__ __forceinline__ Tile tile_at(const AttnParams& p, const TileGrid& g, int t) {
+FA3JIT_HD Tile tile_at(const AttnParams& p, const TileGrid& g, int t) {
   constexpr int kBM = block_m_of(kFlags);
   Tile x;
   const int group_tiles = g.group * g.m_tiles * g.splits;
