@@ -1,7 +1,7 @@
 // A host model of the sm90 kernel's persistent tile walk (kernels/sm90/
 // tile_sched.cuh, the same tile_at the producer and consumers call): over
-// random varlen batches, GQA packing, 1 or 2 consumer warpgroups, split-KV,
-// masks, L2 group sizes and grid sizes it checks that
+// random varlen, seqused and fixed-length batches, GQA packing, 1 or 2
+// consumer warpgroups, split-KV, masks, L2 group and grid sizes it checks that
 //  - every tile index is taken by exactly one CTA (snake order);
 //  - every (query row, q-head, split) of every sequence is written by
 //    exactly one tile, and no row past a sequence's end (the combine reads
@@ -34,7 +34,7 @@ namespace k = fa3jit_k::sm90;
 using fa3jit_k::AttnParams;
 
 struct Batch {
-  std::vector<int32_t> cu_q, cu_k;
+  std::vector<int32_t> cu_q, cu_k, used_q, used_k;  // used_*: seqused (<= the lengths)
   int max_q = 0, max_k = 0;
 };
 
@@ -50,6 +50,8 @@ Batch random_batch(std::mt19937& rng, int batch) {
     b.cu_k.push_back(b.cu_k.back() + sk);
     b.max_q = std::max(b.max_q, sq);
     b.max_k = std::max(b.max_k, sk);
+    b.used_q.push_back(std::uniform_int_distribution<int>(0, sq)(rng));
+    b.used_k.push_back(std::uniform_int_distribution<int>(0, sk)(rng));
   }
   return b;
 }
@@ -162,6 +164,13 @@ void check_random(uint32_t seed) {
     p.max_seqlen_q = bt.max_q;
     p.max_seqlen_k = bt.max_k;
     p.total_q = bt.cu_q.back();
+    if (iter % 5 == 2) {  // seqused_q / seqused_k: fewer real rows and keys than the cu_seqlens say
+      p.seqused_q = bt.used_q.data();
+      p.seqused_k = bt.used_k.data();
+    } else if (iter % 5 == 4) {  // fixed length (4-D q and k)
+      p.cu_seqlens_q = p.cu_seqlens_k = nullptr;
+      p.total_q = batch * bt.max_q;
+    }
     p.num_splits = (kFlags & k::kFlagSplit) ? std::uniform_int_distribution<int>(2, 9)(rng) : 1;
     p.window_left = p.window_right = -1;
     if (kMask == k::kMaskCausal) p.is_causal = 1;
