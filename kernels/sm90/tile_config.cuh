@@ -42,6 +42,10 @@ FA3JIT_HD constexpr int fp8_consumer_regs(int flags) { return consumer_warpgroup
 // up, else their setmaxnreg.inc waits forever.
 static_assert(producer_regs(0) + 2 * consumer_regs(0) <= 3 * 168, "2-warpgroup register split");
 static_assert(fp8_producer_regs(0) + 2 * fp8_consumer_regs(0) <= 3 * 168, "2-warpgroup fp8 register split");
+// One consumer warpgroup: 256 threads get all 65536 registers (256 each).
+static_assert(producer_regs(kFlagOneWarpgroup) + consumer_regs(kFlagOneWarpgroup) <= 2 * 256 &&
+                  fp8_producer_regs(kFlagOneWarpgroup) + fp8_consumer_regs(kFlagOneWarpgroup) <= 2 * 256,
+              "1-warpgroup register split");
 
 // Columns of a head dim in shared memory: whole 64-element swizzle chunks.
 FA3JIT_HD constexpr int padded_cols(int d) { return (d + 63) / 64 * 64; }

@@ -81,8 +81,6 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   // the TMA coordinates yet (Auto runs them on the sm80 path).
   if (p.kv_batch_idx) not_supported("cache_batch_idx is not supported yet");
   if (p.leftpad_k) not_supported("cache_leftpad is not supported yet");
-  // The TMA view of k / v spans b batch rows; cache rows picked by index are not addressed.
-  if (p.kv_batch_idx) not_supported("cache_batch_idx is not supported yet");
   const Sm90KernelKey key = sm90_key_for(plan);
   if (p.page_table && p.page_size % key.block_n != 0)
     not_supported("page_size = " + std::to_string(p.page_size) + " is not a multiple of the key block (" +
