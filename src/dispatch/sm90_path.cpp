@@ -92,13 +92,19 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
     not_supported("d = " + std::to_string(p.d) + ", dv = " + std::to_string(p.dv) + ": the tile needs " +
                   std::to_string(sm90_smem_bytes(key)) + " bytes of shared memory, more than " +
                   std::to_string(dev.smem_per_block));
-  // The tile list's indices are int: the most tiles any schedule gives
-  // (64-row tiles, unpacked, the splits asked for or auto's at most 128).
+  // The tile list's indices are int: the packed rows of a sequence, and the
+  // most tiles any schedule gives (64-row tiles, unpacked, the splits asked
+  // for or auto's at most 128) plus one round of CTAs (the walk's
+  // round * CTAs passes the last tile by up to one round).
   const int64_t group = p.h_k > 0 ? p.h / p.h_k : 1;
+  if (int64_t(p.max_seqlen_q) * group >= (int64_t(1) << 31))
+    not_supported("max_seqlen_q * h / h_k = " + std::to_string(int64_t(p.max_seqlen_q) * group) +
+                  " (packed query rows) is more than 2^31 - 1");
   const int64_t splits = plan.num_splits_requested > 0 ? plan.num_splits_requested : 128;
   const int64_t tiles = (int64_t(p.max_seqlen_q) * group + 63) / 64 * std::max(p.h, 1) * std::max(p.batch, 1) * splits;
-  if (tiles >= (int64_t(1) << 31))
-    not_supported("batch * h * q tiles * num_splits = " + std::to_string(tiles) + " is more than 2^31 - 1");
+  if (tiles + std::max(dev.sm_count, 1) >= (int64_t(1) << 31))
+    not_supported("batch * h * q tiles * num_splits = " + std::to_string(tiles) + " plus a round of " +
+                  std::to_string(dev.sm_count) + " CTAs is more than 2^31 - 1");
   // Auto never splits a grid this large (it fills the GPU); asked-for splits
   // need the combine kernel's grid.
   if (const std::string why = split_combine_grid_error(p, plan.num_splits_requested); !why.empty()) not_supported(why);

@@ -333,6 +333,25 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
   }
 }
 
+// The kernel's tile walk counts in int: packed query rows and tiles (plus
+// one round of CTAs) beyond 2^31 - 1 are refused by name (plans with the
+// sizes set directly: such tensors do not fit in a test).
+TEST(Sm90Specs, TileIndicesFitInInt) {
+  const DeviceInfo h100 = simulated_h100();
+  ProblemConfig c;  // h 4 on h_k 2: 2 packed rows per query
+  Problem p = make_problem(c);
+  detail::Plan plan = plan_of(c, p);
+  plan.params.max_seqlen_q = 1 << 30;
+  expect_not_supported(plan, h100, "max_seqlen_q * h / h_k = 2147483648");
+  plan.params.max_seqlen_q = (1 << 30) - 1;
+  EXPECT_NO_THROW(detail::check_sm90_supports(plan, h100));
+  plan.params.max_seqlen_q = 32;  // 1 tile x 4 heads x batch: 2^31 - 4 tiles, + 132 CTAs
+  plan.params.batch = (1 << 29) - 1;
+  expect_not_supported(plan, h100, "plus a round of 132 CTAs");
+  plan.params.batch = (1 << 29) - 64;
+  EXPECT_NO_THROW(detail::check_sm90_supports(plan, h100));
+}
+
 // Split-KV's combine kernel has h on grid y and batch on grid z (at most
 // 65535 each): asked-for splits beyond that are refused by name, before
 // anything runs; unsplit, the same batch runs.
