@@ -8,7 +8,9 @@
 //    every split's partial of every real row);
 //  - a tile's key blocks lie inside its sequence; the splits of an m-block
 //    cut its key blocks into disjoint pieces whose union is the unsplit
-//    range, and that range holds every key a row of the tile sees;
+//    range, and that range holds every key a row of the tile sees; a block
+//    the consumer takes as full (no per-element mask) holds only keys that
+//    every row of the tile sees;
 //  - the producer's loads (Q per tile with key blocks, K/V per block) equal
 //    what the consumers wait for, CTA by CTA;
 //  - pack_gqa's q-heads divide the tile the dispatch picks (the Q TMA box
@@ -95,6 +97,15 @@ void check_walk(const AttnParams& p, int group, int ctas, const std::string& wha
         // every key the row sees is in the tile's blocks (split: in the union, checked below)
         const fa3jit_k::KeyRange kr = kMask == k::kMaskNone ? fa3jit_k::KeyRange{0, x.s.seqlen_k}
                                                             : fa3jit_k::key_range(ms, r, x.s.seqlen_q, x.s.seqlen_k);
+        // a block the consumer takes as full (no per-element mask) holds only keys the row sees
+        for (int n = x.n_begin; n < x.n_end; ++n) {
+          const bool full = n * kBlockN >= x.full_begin && (n + 1) * kBlockN <= x.full_end;
+          if (full) {
+            ASSERT_TRUE(kr.begin <= n * kBlockN && (n + 1) * kBlockN <= kr.end)
+                << what << ": block " << n << " taken as full, but row " << r << " sees only [" << kr.begin << ", "
+                << kr.end << ")";
+          }
+        }
         if (kr.end > kr.begin && g.splits == 1) {
           ASSERT_TRUE(kr.begin >= x.n_begin * kBlockN && kr.end <= x.n_end * kBlockN)
               << what << ": row " << r << " sees [" << kr.begin << ", " << kr.end << "), tile loads blocks ["
