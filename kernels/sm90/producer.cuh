@@ -9,11 +9,45 @@
 // (fp8.cuh) and arrive on v_full.
 #pragma once
 #include "fp8.cuh"
+#include "paged_boxes.cuh"
 #include "smem.cuh"
 #include "tile_sched.cuh"
 #include "tma.cuh"
 
 namespace fa3jit_k::sm90 {
+
+// Loads one K or V block (kBlockN rows of kChunks 128-byte column chunks)
+// into dst: one box per chunk at (row, batch), or, on pages smaller than the
+// block (paged_boxes.cuh), one box per page and chunk, kPageIdsInFlight
+// page ids read at a time.
+template <int kBlockN, int kChunks, int kCols, bool kPaged>
+__device__ __forceinline__ void load_kv_block(uint8_t* dst, const TmaDesc* desc, int hk, int row, int batch,
+                                              const AttnParams& p, const int* table_row, int t0, int seqlen_k,
+                                              uint64_t* bar) {
+  if (kPaged && p.page_size < kBlockN) {
+    const int boxes = kBlockN / p.page_size;
+    for (int j0 = 0; j0 < boxes; j0 += kPageIdsInFlight) {
+      PagedBox box[kPageIdsInFlight];
+      int page[kPageIdsInFlight];
+#pragma unroll
+      for (int i = 0; i < kPageIdsInFlight; ++i) {  // past the last box: re-reads the last box's entry
+        box[i] = paged_box(t0, j0 + i < boxes ? j0 + i : boxes - 1, p.page_size, p.page_size, seqlen_k);
+        page[i] = table_row[box[i].table_col];
+      }
+#pragma unroll
+      for (int i = 0; i < kPageIdsInFlight; ++i) {
+        if (j0 + i >= boxes) break;
+#pragma unroll
+        for (int c = 0; c < kChunks; ++c)
+          tma_load_4d(dst + c * kBlockN * 128 + box[i].smem_row * 128, desc, c * kCols, hk, box[i].page_row, page[i],
+                      bar);
+      }
+    }
+    return;
+  }
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) tma_load_4d(dst + c * kBlockN * 128, desc, c * kCols, hk, row, batch, bar);
+}
 
 template <int kD, int kDV, int kBlockN, int kStages, int kMask, int kFlags, class S>
 __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, const TmaDesc* tk, const TmaDesc* tv,
@@ -42,13 +76,14 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
     for (int c = 0; c < row_bytes(kD, kElem) / 128; ++c)
       tma_load_4d(sm.q(qs) + c * kBM * 128, tq, c * kCols, q_head, q_row, q_batch, sm.q_full(qs));
 
+    const int* table_row = kPaged ? p.page_table + x.b * p.page_table_stride : nullptr;
     for (int n = x.n_end - 1; n >= x.n_begin; --n) {
       const int st = kv_it % kStages;
       const uint32_t ph = (kv_it / kStages) & 1;
       int row, batch;  // of the block's first key: page rows and page id when paged
       if constexpr (kPaged) {
         const int t0 = n * kBlockN;
-        batch = p.page_table[x.b * p.page_table_stride + t0 / p.page_size];
+        batch = table_row[t0 / p.page_size];
         row = t0 % p.page_size;
       } else {
         row = x.s.k_start + n * kBlockN;
@@ -56,9 +91,8 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
       }
       mbar_wait(sm.k_empty(st), ph ^ 1);
       mbar_arrive_expect_tx(sm.k_full(st), S::kKBytes);
-#pragma unroll
-      for (int c = 0; c < row_bytes(kD, kElem) / 128; ++c)
-        tma_load_4d(sm.k(st) + c * kBlockN * 128, tk, c * kCols, x.hk, row, batch, sm.k_full(st));
+      load_kv_block<kBlockN, row_bytes(kD, kElem) / 128, kCols, kPaged>(sm.k(st), tk, x.hk, row, batch, p, table_row,
+                                                                        n * kBlockN, x.s.seqlen_k, sm.k_full(st));
       // fp8: V into the staging buffer, free once its previous block's V^T
       // is complete (every transposing thread arrived on v_full)
       uint64_t* v_bar = kFp8 ? sm.vs_full(st) : sm.v_full(st);
@@ -66,9 +100,8 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
       mbar_wait(kFp8 ? sm.v_full(st) : sm.v_empty(st), ph ^ 1);
       if constexpr (kFp8) *sm.vs_valid(st) = x.s.seqlen_k - n * kBlockN;  // published by the arrive below
       mbar_arrive_expect_tx(v_bar, S::kVsBytes);
-#pragma unroll
-      for (int c = 0; c < row_bytes(kDV, kElem) / 128; ++c)
-        tma_load_4d(v_dst + c * kBlockN * 128, tv, c * kCols, x.hk, row, batch, v_bar);
+      load_kv_block<kBlockN, row_bytes(kDV, kElem) / 128, kCols, kPaged>(v_dst, tv, x.hk, row, batch, p, table_row,
+                                                                         n * kBlockN, x.s.seqlen_k, v_bar);
       ++kv_it;
     }
     ++tcount;

@@ -8,7 +8,7 @@ namespace fa3jit_k::sm90 {
 
 // Feature flags (template argument kFlags of fwd_kernel).
 enum : int {
-  kFlagPaged = 1,     // K/V blocks from pages (page_size a multiple of the key block)
+  kFlagPaged = 1,     // K/V blocks from pages (a multiple of the key block, or of 8 rows dividing it)
   kFlagSoftcap = 2,   // softcap * tanh(s / softcap)
   kFlagSinks = 4,     // attention-sink logits join the denominator
   kFlagPackGqa = 8,   // a tile holds the q-heads of one kv-head

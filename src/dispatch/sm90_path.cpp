@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "../../kernels/sm90/paged_boxes.cuh"
 #include "../../kernels/sm90/tile_config.cuh"
 #include "device/cuda_driver.h"
 #include "dispatch/heuristics.h"
@@ -82,9 +83,13 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   if (p.kv_batch_idx) not_supported("cache_batch_idx is not supported yet");
   if (p.leftpad_k) not_supported("cache_leftpad is not supported yet");
   const Sm90KernelKey key = sm90_key_for(plan);
-  if (p.page_table && p.page_size % key.block_n != 0)
-    not_supported("page_size = " + std::to_string(p.page_size) + " is not a multiple of the key block (" +
-                  std::to_string(key.block_n) + " keys for d = " + std::to_string(key.d) + ")");
+  // Pages smaller than the block load one TMA box each (kernels/sm90/
+  // paged_boxes.cuh): whole 8-row swizzle patterns that tile the block.
+  const bool small_pages = p.page_size % 8 == 0 && p.page_size > 0 && key.block_n % p.page_size == 0;
+  if (p.page_table && p.page_size % key.block_n != 0 && !small_pages)
+    not_supported("page_size = " + std::to_string(p.page_size) + " is neither a multiple of the key block (" +
+                  std::to_string(key.block_n) + " keys for d = " + std::to_string(key.d) +
+                  ") nor a multiple of 8 dividing it");
   check_tma_view("q", q_view(plan), plan.in_dtype);
   check_tma_view("k", kv_view(plan, false), plan.in_dtype);
   check_tma_view("v", kv_view(plan, true), plan.in_dtype);
@@ -114,6 +119,9 @@ bool sm90_preferred(const Plan& plan, const DeviceInfo& dev) {
   const fa3jit_k::AttnParams& p = plan.params;
   if (dev.backend != Backend::CUDA || dev.major != 9 || dev.minor != 0) return false;
   if (!sm90_full_speed_dims(p.d, p.dv, plan.in_dtype)) return false;
+  // Pages smaller than the key block: explicit path = Sm90 only, until the
+  // GPU tests of small pages pass.
+  if (p.page_table && p.page_size < sm90_key_for(plan).block_n) return false;
   try {
     check_sm90_supports(plan, dev);
   } catch (const Error&) {
@@ -153,8 +161,10 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   // cannot describe an empty tensor; q's map stands in.
   const TmaView kv = kv_view(plan, false);
   const bool no_keys = kv.rows == 0 || kv.batches == 0;
-  CUtensorMap tk = no_keys ? tq : encode_tma("k", kv, plan.in_dtype, 1, key.block_n);
-  CUtensorMap tv = no_keys ? tq : encode_tma("v", kv_view(plan, true), plan.in_dtype, 1, key.block_n);
+  // Paged: a box holds the block, or one page when pages are smaller.
+  const int box_rows = params.page_table ? fa3jit_k::sm90::paged_box_rows(key.block_n, params.page_size) : key.block_n;
+  CUtensorMap tk = no_keys ? tq : encode_tma("k", kv, plan.in_dtype, 1, box_rows);
+  CUtensorMap tv = no_keys ? tq : encode_tma("v", kv_view(plan, true), plan.in_dtype, 1, box_rows);
 
   jit::LaunchConfig cfg;
   const int workers = std::max(1, dev.sm_count - plan.sm_margin);

@@ -265,15 +265,15 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
     EXPECT_FALSE(detail::sm90_preferred(plan, a100));
   }
   {
-    ProblemConfig c;  // fp8 runs here (d = dv = 64: Auto's choice too); pages must hold whole key blocks
+    ProblemConfig c;  // fp8 runs here (d = dv = 64: Auto's choice too); pages hold whole key blocks or 8-row multiples dividing them
     c.dtype = DType::fp8_e4m3;
     c.descale = true;
     Problem p = make_problem(c);
     EXPECT_NO_THROW(detail::check_sm90_supports(plan_of(c, p), h100));
     EXPECT_TRUE(detail::sm90_preferred(plan_of(c, p), h100));
-    c.page_size = 32;
+    c.page_size = 48;
     Problem paged = make_problem(c);
-    expect_not_supported(plan_of(c, paged), h100, "page_size = 32 is not a multiple of the key block (128");
+    expect_not_supported(plan_of(c, paged), h100, "page_size = 48 is neither a multiple of the key block (128");
     c.page_size = 64;  // 64-key blocks
     Problem paged64 = make_problem(c);
     EXPECT_EQ(detail::sm90_key_for(plan_of(c, paged64)).block_n, 64);
@@ -289,9 +289,9 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
   }
   {
     ProblemConfig c;
-    c.page_size = 16;
+    c.page_size = 12;  // not a whole swizzle pattern (8 rows)
     Problem p = make_problem(c);
-    expect_not_supported(plan_of(c, p), h100, "page_size = 16");
+    expect_not_supported(plan_of(c, p), h100, "page_size = 12");
     c.page_size = 64;  // 64-key blocks
     Problem p64 = make_problem(c);
     EXPECT_NO_THROW(detail::check_sm90_supports(plan_of(c, p64), h100));
@@ -336,6 +336,51 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
 // The kernel's tile walk counts in int: packed query rows and tiles (plus
 // one round of CTAs) beyond 2^31 - 1 are refused by name (plans with the
 // sizes set directly: such tensors do not fit in a test).
+// Page sizes the sm90 path runs: multiples of the key block, and multiples
+// of 8 that divide it (bf16 d128: 128-key blocks, d256: 64, fp8 d128: 128);
+// Auto keeps pages smaller than the block on sm80 until the GPU tests of
+// small pages pass.
+TEST(Sm90Specs, SmallPagesDispatchRule) {
+  const DeviceInfo h100 = simulated_h100();
+  for (DType dt : {DType::bf16, DType::fp8_e4m3})
+    for (int d : {64, 128, 256}) {
+      ProblemConfig c;
+      c.dtype = dt;
+      c.descale = dt == DType::fp8_e4m3;
+      c.d = c.dv = d;
+      c.seqlens_q = {1, 4};
+      c.seqlens_k = {40, 300};
+      for (int ps : {8, 16, 24, 32, 48, 64, 128, 256}) {
+        c.page_size = ps;
+        const Problem p = make_problem(c);
+        const detail::Plan plan = plan_of(c, p);
+        const int block_n = detail::sm90_plan_block_n(plan);
+        const bool runs = ps % block_n == 0 || (ps % 8 == 0 && block_n % ps == 0);
+        const std::string what = std::string(dtype_name(dt)) + " d" + std::to_string(d) + " page " + std::to_string(ps) +
+                                 " block " + std::to_string(block_n);
+        if (runs) {
+          EXPECT_NO_THROW(detail::check_sm90_supports(plan, h100)) << what;
+        } else {
+          try {
+            detail::check_sm90_supports(plan, h100);
+            ADD_FAILURE() << what << ": ran";
+          } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::NotSupported) << what;
+            EXPECT_NE(std::string(e.what()).find("page_size = " + std::to_string(ps)), std::string::npos) << e.what();
+          }
+        }
+        if (ps < block_n) {
+          EXPECT_FALSE(detail::sm90_preferred(plan, h100)) << what << ": Auto must keep sm80";
+        }
+      }
+    }
+  ProblemConfig c;  // pages of the block still go to sm90 under Auto
+  c.d = c.dv = 128;
+  c.page_size = 128;
+  const Problem p = make_problem(c);
+  EXPECT_TRUE(detail::sm90_preferred(plan_of(c, p), h100));
+}
+
 TEST(Sm90Specs, TileIndicesFitInInt) {
   const DeviceInfo h100 = simulated_h100();
   ProblemConfig c;  // h 4 on h_k 2: 2 packed rows per query

@@ -57,7 +57,7 @@ HostTensor cumulative(const std::vector<int>& lens) {
 int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 // Paged KV: a pool with more pages than needed, sequence pages taken from a
-// random permutation (scattered), unused table entries a valid page id.
+// random permutation (scattered), unused table entries as cfg.unused_pages says.
 void make_pages(Problem& p, const std::vector<int>& lens_k, std::mt19937_64& rng) {
   const ProblemConfig& c = p.cfg;
   int needed = 0, max_pages = 1;
@@ -71,12 +71,15 @@ void make_pages(Problem& p, const std::vector<int>& lens_k, std::mt19937_64& rng
   std::shuffle(perm.begin(), perm.end(), rng);
   p.page_table = HostTensor(DType::i32, {c.batch, max_pages});
   auto* table = p.page_table.as<int32_t>();
+  auto unused = [&]() -> int32_t {
+    if (c.unused_pages == -1) return -1;
+    if (c.unused_pages == 1) return int32_t(rng() % 2 ? -1 - int(rng() % 1000000) : num_pages + int(rng() % 1000000));
+    return int32_t(rng() % uint64_t(num_pages));
+  };
   size_t taken = 0;
   for (int b = 0; b < c.batch; ++b)
     for (int i = 0; i < max_pages; ++i)
-      table[b * max_pages + i] = i < ceil_div(lens_k[size_t(b)], c.page_size)
-                                     ? perm[taken++]
-                                     : int32_t(rng() % uint64_t(num_pages));
+      table[b * max_pages + i] = i < ceil_div(lens_k[size_t(b)], c.page_size) ? perm[taken++] : unused();
   p.k = HostTensor(c.dtype, {num_pages, c.page_size, c.h_k, c.d});
   p.v = HostTensor(c.dtype, {num_pages, c.page_size, c.h_k, c.dv});
 }
@@ -87,6 +90,8 @@ Problem make_problem(const ProblemConfig& cfg) {
   if (cfg.batch < 1 || cfg.h < 1 || cfg.h_k < 1 || cfg.h % cfg.h_k != 0)
     throw Error(ErrorKind::InvalidValue, "ProblemConfig: batch, h, h_k must be >= 1 with h % h_k == 0");
   if (cfg.page_size < 0) throw Error(ErrorKind::InvalidValue, "ProblemConfig: page_size must be >= 0");
+  if (cfg.unused_pages < -1 || cfg.unused_pages > 1)
+    throw Error(ErrorKind::InvalidValue, "ProblemConfig: unused_pages must be -1, 0 or 1");
   Problem p;
   p.cfg = cfg;
   std::mt19937_64 rng(cfg.seed);

@@ -22,6 +22,10 @@ struct ProblemConfig {
   bool seqused_q = false;  // real lengths drawn <= the cu_seqlens lengths
   bool seqused_k = false;
   int page_size = 0;        // > 0: paged KV, pages scattered at random in the pool
+  // page_table entries past a sequence's pages: 0 a random valid page id,
+  // -1 all -1, 1 random garbage (negative or past the pool); a kernel that
+  // reads them loads a wrong or out-of-bounds page.
+  int unused_pages = 0;
   bool causal = false;
   int window_left = -1, window_right = -1;
   int attention_chunk = 0;
