@@ -27,20 +27,18 @@ __device__ __forceinline__ void load_kv_block(uint8_t* dst, const TmaDesc* desc,
   if (kPaged && p.page_size < kBlockN) {
     const int boxes = kBlockN / p.page_size;
     for (int j0 = 0; j0 < boxes; j0 += kPageIdsInFlight) {
-      PagedBox box[kPageIdsInFlight];
-      int page[kPageIdsInFlight];
+      int page[kPageIdsInFlight];  // only the ids stay live (the producer has 24 registers)
 #pragma unroll
-      for (int i = 0; i < kPageIdsInFlight; ++i) {  // past the last box: re-reads the last box's entry
-        box[i] = paged_box(t0, j0 + i < boxes ? j0 + i : boxes - 1, p.page_size, p.page_size, seqlen_k);
-        page[i] = table_row[box[i].table_col];
-      }
+      for (int i = 0; i < kPageIdsInFlight; ++i)  // past the last box: re-reads the last box's entry
+        page[i] = table_row[paged_box(t0, j0 + i < boxes ? j0 + i : boxes - 1, p.page_size, p.page_size, seqlen_k)
+                                .table_col];
 #pragma unroll
       for (int i = 0; i < kPageIdsInFlight; ++i) {
         if (j0 + i >= boxes) break;
+        const PagedBox box = paged_box(t0, j0 + i, p.page_size, p.page_size, seqlen_k);
 #pragma unroll
         for (int c = 0; c < kChunks; ++c)
-          tma_load_4d(dst + c * kBlockN * 128 + box[i].smem_row * 128, desc, c * kCols, hk, box[i].page_row, page[i],
-                      bar);
+          tma_load_4d(dst + c * kBlockN * 128 + box.smem_row * 128, desc, c * kCols, hk, box.page_row, page[i], bar);
       }
     }
     return;

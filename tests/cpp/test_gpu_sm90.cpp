@@ -351,6 +351,40 @@ void add_fp8_cases(VarlenCaseList& cs) {
   }
 }
 
+// Pages smaller than the key block (8, 16, 32; one TMA box per page), run
+// with path = Sm90 (Auto keeps them on sm80 until these pass): decode
+// shapes (GQA 32/8 packed, 1 or 4 query rows, causal), splits auto and 3,
+// bf16 and fp8, d 64 and 128; sequences ending inside a page, on a page
+// boundary (the block's later boxes reload the last page) and long ones;
+// page_table tails -1 or garbage; pages scattered in a random order.
+void add_small_page_cases(VarlenCaseList& cs) {
+  for (int ps : {8, 16, 32})
+    for (DType dt : {DType::bf16, DType::fp8_e4m3})
+      for (int d : {64, 128})
+        for (int sq : {1, 4})
+          for (int splits : {0, 3}) {
+            ProblemConfig c;
+            c.dtype = dt;
+            c.p_e4m3 = dt == DType::fp8_e4m3;
+            c.descale = dt == DType::fp8_e4m3;
+            c.h = 32;
+            c.h_k = 8;
+            c.d = c.dv = d;
+            c.causal = true;
+            c.page_size = ps;
+            c.unused_pages = splits == 0 ? -1 : 1;
+            c.batch = 4;
+            c.seqlens_q = std::vector<int>(4, sq);
+            c.seqlens_k = {5 * ps + 3, 9 * ps, 2000 + ps / 2, 1};
+            c.num_splits = splits;
+            RunOptions o;
+            o.pack_gqa = true;
+            cs.add(std::string(dt == DType::bf16 ? "bf16" : "fp8") + "_small_pages" + std::to_string(ps) + "_d" +
+                       std::to_string(d) + "_q" + std::to_string(sq) + (splits ? "_split3" : "_auto"),
+                   c, o);
+          }
+}
+
 std::vector<Case> all_cases() {
   VarlenCaseList cs(900);
   auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) { cs.add(std::move(name), cfg, opt); };
@@ -445,6 +479,7 @@ std::vector<Case> all_cases() {
     o.out_row_pad = 24;
     add("out_strided", c, o);
   }
+  add_small_page_cases(cs);  // last: the earlier cases keep their seeds
   return cs.take();
 }
 
@@ -493,14 +528,14 @@ void expect_not_supported(const ProblemConfig& c, const std::string& names) {
 TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
   SKIP_WITHOUT_SM90();
   ProblemConfig c;
-  c.page_size = 16;
-  expect_not_supported(c, "page_size = 16");
+  c.page_size = 12;  // not a multiple of 8
+  expect_not_supported(c, "page_size = 12");
   c = ProblemConfig{};
   c.dtype = DType::fp8_e4m3;
   c.descale = true;
   c.d = c.dv = 128;
-  c.page_size = 32;
-  expect_not_supported(c, "page_size = 32");
+  c.page_size = 48;  // does not divide the 128-key block
+  expect_not_supported(c, "page_size = 48");
   c = ProblemConfig{};  // asked-for splits: batch is the combine kernel's grid z (at most 65535)
   c.varlen = false;
   c.batch = 65536;
@@ -530,8 +565,8 @@ TEST(Sm90GpuAuto, Fp8RunsOnSm90WhereItCan) {
   }
 }
 
-// Auto runs what the sm90 path does not (small pages) on sm80, with the
-// same answers (splits included).
+// Auto runs small pages on sm80 (until the small-page cases above pass on
+// a GPU), with the same answers (splits included).
 TEST(Sm90GpuAuto, FallsBackToSm80WhereSm90CannotRun) {
   SKIP_WITHOUT_SM90();
   ProblemConfig c;
