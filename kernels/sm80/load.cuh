@@ -46,21 +46,10 @@ __device__ __forceinline__ void load_tile(uint16_t* smem, const void* base, int 
   for (int idx = threadIdx.x; idx < kRows * kChunks; idx += kThreads) {
     const int i = idx / kChunks, c = (idx % kChunks) * 8;
     const int64_t off = row_offset(i);
+    constexpr int kElem = kInDtype == kFP8E4M3 ? 1 : 2;
     const bool ok = off >= 0 && c < cols;
-    uint16_t* dst = smem + i * kStride + c;
-    if constexpr (kInDtype == kFP8E4M3) {
-      Words4 w{0u, 0u, 0u, 0u};
-      if (ok) {
-        const Words2 v = *reinterpret_cast<const Words2*>(static_cast<const uint8_t*>(base) + off + c);
-        uint32_t h[4];
-        fp8x8_to_bf16x8(v.x, v.y, h);
-        w = Words4{h[0], h[1], h[2], h[3]};
-      }
-      *reinterpret_cast<Words4*>(dst) = w;
-    } else {
-      const uint16_t* src = static_cast<const uint16_t*>(base) + (ok ? off + c : 0);
-      cp_async_16(smem_addr(dst), src, ok ? 16 : 0);
-    }
+    copy_chunk<kInDtype>(smem_addr(smem + i * kStride + c),
+                         ok ? static_cast<const char*>(base) + (off + c) * kElem : nullptr, base);
   }
 }
 
