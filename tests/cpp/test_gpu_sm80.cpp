@@ -50,23 +50,7 @@ std::vector<Case> all_cases() {
   }
   add_dv_differs_cases(cs);
   add_fixed_len_and_seqused_cases(cs);
-  // GQA ratios, with and without packing
-  for (int ratio : {1, 4, 8, 32})
-    for (bool pack : {false, true}) {
-      if (ratio == 1 && pack) continue;
-      ProblemConfig c;
-      c.h_k = 2;
-      c.h = 2 * ratio;
-      c.causal = true;
-      c.max_len = 130;
-      RunOptions o;
-      o.pack_gqa = pack;
-      add("gqa" + std::to_string(ratio) + (pack ? "_packed" : ""), c, o);
-      c.seqlens_q = {1, 3, 0, 2};  // decode-like
-      c.seqlens_k = {77, 200, 5, 1};
-      c.batch = 4;
-      add("gqa" + std::to_string(ratio) + (pack ? "_packed" : "") + "_decode", c, o);
-    }
+  add_gqa_cases(cs, {1, 4, 8, 32}, 2);  // GQA ratios, with and without packing
   add_mask_cases(cs, 260);
   add_softcap_and_sink_cases(cs, 200);
   add_zero_length_cases(cs);

@@ -87,6 +87,26 @@ void add_softcap_and_sink_cases(VarlenCaseList& list, int softcap_max_len) {
   }
 }
 
+void add_gqa_cases(VarlenCaseList& list, std::initializer_list<int> ratios, int h_k_at_ratio_32) {
+  for (int ratio : ratios)
+    for (bool pack : {false, true}) {
+      if (ratio == 1 && pack) continue;
+      ProblemConfig c;
+      c.h_k = ratio == 32 ? h_k_at_ratio_32 : 2;
+      c.h = c.h_k * ratio;
+      c.causal = true;
+      c.max_len = 130;
+      RunOptions o;
+      o.pack_gqa = pack;
+      const std::string name = "gqa" + std::to_string(ratio) + (pack ? "_packed" : "");
+      list.add(name, c, o);
+      c.seqlens_q = {1, 3, 0, 2};  // decode-like
+      c.seqlens_k = {77, 200, 5, 1};
+      c.batch = 4;
+      list.add(name + "_decode", c, o);
+    }
+}
+
 void add_zero_length_cases(VarlenCaseList& list) {
   auto add = [&](std::string name, ProblemConfig cfg) { list.add(std::move(name), cfg); };
   {

@@ -1,6 +1,8 @@
 // Case groups that both varlen GPU tests (sm80, sm90 paths) run, each
 // added in the test's order (the seeds count up through the list).
 #pragma once
+#include <initializer_list>
+
 #include "testing/gpu_case.h"
 
 namespace fa3jit::testing {
@@ -15,6 +17,10 @@ void add_mask_cases(VarlenCaseList& list, int max_len);
 // softcap (causal, sequences up to softcap_max_len); sinks in f32 / bf16,
 // including rows that see no key (out 0, LSE = the sink).
 void add_softcap_and_sink_cases(VarlenCaseList& list, int softcap_max_len);
+// GQA at each ratio (h = h_k * ratio), packed and not (not packed only at
+// ratio 1), causal, prefill-like and decode-like; h_k = 2, but
+// h_k_at_ratio_32 at ratio 32.
+void add_gqa_cases(VarlenCaseList& list, std::initializer_list<int> ratios, int h_k_at_ratio_32);
 // Zero-length sequences, one token, every key sequence empty.
 void add_zero_length_cases(VarlenCaseList& list);
 
