@@ -119,9 +119,6 @@ bool sm90_preferred(const Plan& plan, const DeviceInfo& dev) {
   const fa3jit_k::AttnParams& p = plan.params;
   if (dev.backend != Backend::CUDA || dev.major != 9 || dev.minor != 0) return false;
   if (!sm90_full_speed_dims(p.d, p.dv, plan.in_dtype)) return false;
-  // Pages smaller than the key block: explicit path = Sm90 only, until the
-  // GPU tests of small pages pass.
-  if (p.page_table && p.page_size < sm90_key_for(plan).block_n) return false;
   try {
     check_sm90_supports(plan, dev);
   } catch (const Error&) {

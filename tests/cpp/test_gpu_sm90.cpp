@@ -552,17 +552,18 @@ TEST(Sm90GpuAuto, Fp8RunsOnSm90WhereItCan) {
   }
 }
 
-// Auto runs small pages on sm80 (until the small-page cases above pass on
-// a GPU), with the same answers (splits included).
+// Auto runs pages sm90 cannot (12: not a multiple of 8) on sm80, with the
+// same answers (splits included).
 TEST(Sm90GpuAuto, FallsBackToSm80WhereSm90CannotRun) {
   SKIP_WITHOUT_SM90();
   ProblemConfig c;
-  c.page_size = 16;
+  c.page_size = 12;
   c.causal = true;
   c.num_splits = 2;
   c.seqlens_q = {3, 1};
   c.seqlens_k = {300, 200};
   Problem p = make_problem(c);
+  EXPECT_FALSE(detail::sm90_preferred(detail::validate_varlen_args(p.args(), nullptr), *sm90_gpu()));
   const CheckResult res = check_run(p, run_problem(p, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Auto));
   EXPECT_TRUE(res.ok) << res.message;
 }

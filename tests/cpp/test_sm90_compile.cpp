@@ -338,8 +338,7 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
 // sizes set directly: such tensors do not fit in a test).
 // Page sizes the sm90 path runs: multiples of the key block, and multiples
 // of 8 that divide it (bf16 d128: 128-key blocks, d256: 64, fp8 d128: 128);
-// Auto keeps pages smaller than the block on sm80 until the GPU tests of
-// small pages pass.
+// Auto takes sm90 exactly where it runs, and sm80 elsewhere.
 TEST(Sm90Specs, SmallPagesDispatchRule) {
   const DeviceInfo h100 = simulated_h100();
   for (DType dt : {DType::bf16, DType::fp8_e4m3})
@@ -369,9 +368,7 @@ TEST(Sm90Specs, SmallPagesDispatchRule) {
             EXPECT_NE(std::string(e.what()).find("page_size = " + std::to_string(ps)), std::string::npos) << e.what();
           }
         }
-        if (ps < block_n) {
-          EXPECT_FALSE(detail::sm90_preferred(plan, h100)) << what << ": Auto must keep sm80";
-        }
+        EXPECT_EQ(detail::sm90_preferred(plan, h100), runs) << what;
       }
     }
   ProblemConfig c;  // pages of the block still go to sm90 under Auto
