@@ -73,7 +73,10 @@ int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap) {
   return masked || paged || softcap ? 64 : 80;  // the mask / softcap code spills at 80
 }
 
-bool sm90_default_pingpong(int d, int dv) { return d <= 96 && dv <= 96; }
+bool sm90_default_pingpong(int d, int dv, bool masked, DType dtype) {
+  const int m = std::max(d, dv);
+  return dtype == DType::fp8_e4m3 || m <= 96 || (m <= 128 && masked);
+}
 
 int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype) {
   return k::smem_layout(d, dv, block_n, stages, 2, int(dtype_size(dtype))).total <= 232448 ? 2 : 1;
@@ -125,7 +128,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.split = p.num_splits > 1;
   key.warpgroups = sm90_consumer_warpgroups(int64_t(p.max_seqlen_q) * (key.pack_gqa ? p.h / p.h_k : 1));
   key.scale_positive = p.softmax_scale > 0.f && !p.q_descale && !p.k_descale;
-  key.pingpong = sm90_default_pingpong(key.d, key.dv);
+  key.pingpong = sm90_default_pingpong(key.d, key.dv, key.mask != k::kMaskNone, key.dtype);
   // FA3JIT_SM90_PINGPONG=0|1 replaces the default (tuning).
   if (const char* text = std::getenv("FA3JIT_SM90_PINGPONG"); text && *text) {
     const std::string t = text;
@@ -180,7 +183,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         key.d = key.dv = d;
         key.mask = mask;
         key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false, false);
-        key.pingpong = sm90_default_pingpong(d, d);
+        key.pingpong = sm90_default_pingpong(d, d, mask != k::kMaskNone, dt);
         key.q_stages = sm90_q_stages(d, d, key.block_n, key.stages);
         specs.push_back(sm90_fwd_spec(key));
       }
@@ -194,7 +197,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         key.block_n = sm90_block_n(d, d, true, true, false);
         key.warpgroups = variant == 0 ? 2 : 1;
         key.split = variant == 2;
-        key.pingpong = key.warpgroups == 2 && sm90_default_pingpong(d, d);
+        key.pingpong = key.warpgroups == 2 && sm90_default_pingpong(d, d, true, dt);
         key.mask = k::kMaskCausal;
         key.paged = true;
         key.pack_gqa = true;
@@ -224,7 +227,7 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
         key.d = key.dv = fp8 ? sm90_fp8_instance_dim(dim) : sm90_instance_dim(dim);
         key.mask = mask;
         key.block_n = fp8 ? sm90_fp8_block_n(key.dv) : sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false);
-        key.pingpong = sm90_default_pingpong(key.d, key.dv);
+        key.pingpong = sm90_default_pingpong(key.d, key.dv, mask != k::kMaskNone, dt);
         key.scale_positive = !fp8;
         key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, dt);
         specs.push_back(sm90_fwd_spec(key));

@@ -52,10 +52,12 @@ bool sm90_full_speed_dims(int d, int dv, DType dtype = DType::bf16);
 // KV takes a power of two (pages are multiples of it): 128 up to d = 128,
 // else 64.
 int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap);
-// Whether the consumer warpgroups pingpong by default: for head dims up to
-// 96 (measured on an H100: +6% at d64; at d128 and d256 the overlap inside
-// a warpgroup alone was 1-3% faster).
-bool sm90_default_pingpong(int d, int dv);
+// Whether the consumer warpgroups pingpong by default (measured on an H100,
+// scripts/gpu_knobs.sh bench/knobs/sm90_sweep.txt): head dims up to 96 (+6%
+// at d64); d128 with a mask (causal 4k +6%, 16k +3%; without a mask the
+// overlap inside a warpgroup alone was 1-3% faster); fp8 (d256 +2%, d128
+// even); not bf16 d256 (-1% causal, -6% at 16k).
+bool sm90_default_pingpong(int d, int dv, bool masked, DType dtype);
 // Q buffers of an instance: 2 where they fit in 227 KiB with the K/V ring.
 int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype = DType::bf16);
 // Bytes of dynamic shared memory of a key's kernel.

@@ -66,7 +66,7 @@ detail::Sm90KernelKey key(DType dt, int d, int mask, bool paged = false, bool so
   x.softcap = softcap;
   x.sinks = sinks;
   x.pack_gqa = pack;
-  x.pingpong = detail::sm90_default_pingpong(x.d, x.dv);
+  x.pingpong = detail::sm90_default_pingpong(x.d, x.dv, mask != k::kMaskNone, dt);
   x.q_stages = detail::sm90_q_stages(x.d, x.dv, x.block_n, x.stages);
   return x;
 }
@@ -436,7 +436,8 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   f.dtypes = {DType::bf16};
   const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
   ASSERT_EQ(some.size(), 2u);
-  EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, 96>"), std::string::npos) << some[1].kernel_name;
+  // (flags 112 = scale positive 32 + Q double 64 + pingpong 16: d128 with a mask pingpongs)
+  EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, 112>"), std::string::npos) << some[1].kernel_name;
   // fp8: the kernel a causal call with descales runs (d 100 / 96 run padded to 128)
   f.dtypes = {DType::fp8_e4m3};
   f.head_dims = {100, 256};
