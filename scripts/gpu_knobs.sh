@@ -7,12 +7,16 @@
 #   d128 causal bn128 | FA3JIT_SM90_BLOCK_N=128 | --path sm90 --d 128 --seqlen 4096 --causal
 # Stops starting new variants after $KNOBS_DEADLINE_S seconds (default 500)
 # so that the table still prints inside the device tool's 10 minutes.
-# Logs and the table go to $OUT (knobs.txt, one bench_N.log per variant).
+# The table goes to $OUT/knobs.txt, the logs (build, one bench_N.log per
+# variant) to $OUT/knobs_logs.tar.gz (the device tool returns few files).
 set -u -o pipefail
 source "$(dirname "$0")/lib_gpu_build.sh"
 variants=$(realpath "$1")
 gpu_setup /tmp/fa3jit_gpu_knobs gpu-knobs ""
 start=$SECONDS
+FINAL_OUT=$OUT
+OUT=$(mktemp -d /tmp/fa3jit_gpu_knobs_logs.XXXXXX)
+trap 'tar -czf "$FINAL_OUT/knobs_logs.tar.gz" -C "$OUT" . 2>/dev/null' EXIT
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFA3JIT_BUILD_TESTS=OFF &&
@@ -20,7 +24,7 @@ start=$SECONDS
 } >"$OUT/build.log" 2>&1 || gpu_build_failed
 echo "build ok ($((SECONDS - start)) s)"
 
-table=$OUT/knobs.txt
+table=$FINAL_OUT/knobs.txt
 : >"$table"
 n=0
 while IFS='|' read -r label envs args; do
