@@ -1,7 +1,7 @@
 // Entry of the sm90 (Hopper, sm_90a) forward kernel, compiled by NVRTC per
 // specialization (the host names the instance: src/dispatch/sm90_specs.cpp).
-// Warp-specialized: warpgroup 0 gives up registers and one of its threads
-// issues the TMA loads; warpgroups 1 and 2 take the registers and compute.
+// Warp-specialized: warpgroup 0 gives up registers and its warp 0 issues
+// the TMA loads; warpgroups 1 and 2 take the registers and compute.
 // Persistent: each CTA walks its tiles of the list in tile_sched.cuh;
 // `group` is the list's group size ((batch, head) pairs). With kFlagSplit
 // the tiles write fp32 partials into `ws` (common/combine.cuh's layout) and
@@ -44,7 +44,7 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
       tma_prefetch_desc(&tk);
       tma_prefetch_desc(&tv);
     }
-    if (threadIdx.x == 0) produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
+    if (threadIdx.x < 32) produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
     if constexpr (kFp8) {
       if (threadIdx.x >= 32) transpose_blocks<kDV, kBlockN, kStages>(sm, int(threadIdx.x) - 32);
     }

@@ -17,10 +17,6 @@ FA3JIT_HD constexpr int paged_box_rows(int block_n, int page_size) {
   return page_size < block_n ? page_size : block_n;
 }
 
-// Page ids the producer reads before issuing their boxes' loads (their
-// latencies overlap); a group past the last box re-reads that box's entry.
-constexpr int kPageIdsInFlight = 4;
-
 struct PagedBox {
   int table_col;  // page_table[b][table_col] holds the page id
   int page_row;   // the box's first row inside that page
