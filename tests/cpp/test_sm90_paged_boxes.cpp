@@ -24,15 +24,13 @@ namespace {
 
 namespace k = fa3jit_k::sm90;
 
-// The table entries the producer reads for one block, in its order: groups
-// of kPageIdsInFlight box indices, past the last box clamped to it.
+// The table entries the producer reads for one block: lane j reads box j's
+// (producer.cuh), one entry for a whole-block page.
 std::vector<int> table_reads(int t0, int block_n, int page_size, int seqlen_k) {
   std::vector<int> cols;
   if (page_size >= block_n) return {t0 / page_size};
-  const int boxes = block_n / page_size;
-  for (int j0 = 0; j0 < boxes; j0 += k::kPageIdsInFlight)
-    for (int i = 0; i < k::kPageIdsInFlight; ++i)
-      cols.push_back(k::paged_box(t0, j0 + i < boxes ? j0 + i : boxes - 1, page_size, page_size, seqlen_k).table_col);
+  for (int j = 0; j < block_n / page_size; ++j)
+    cols.push_back(k::paged_box(t0, j, page_size, page_size, seqlen_k).table_col);
   return cols;
 }
 
