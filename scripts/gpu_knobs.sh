@@ -5,6 +5,7 @@
 # Each line of VARIANTS_FILE: `label | ENV=VALUE ... | bench arguments`
 # (blank lines and lines starting with # are skipped), e.g.
 #   d128 causal bn128 | FA3JIT_SM90_BLOCK_N=128 | --path sm90 --d 128 --seqlen 4096 --causal
+# Each variant may run $KNOBS_VARIANT_TIMEOUT_S seconds (default 150).
 # Stops starting new variants after $KNOBS_DEADLINE_S seconds (default 500)
 # so that the table still prints inside the device tool's 10 minutes.
 # The table goes to $OUT/knobs.txt, the logs (build, one bench_N.log per
@@ -35,7 +36,7 @@ while IFS='|' read -r label envs args; do
     continue
   fi
   # shellcheck disable=SC2086
-  env $envs "$BUILD/fa3jit" bench --device cuda $args >"$OUT/bench_$n.log" 2>&1 || status=1
+  timeout "${KNOBS_VARIANT_TIMEOUT_S:-150}" env $envs "$BUILD/fa3jit" bench --device cuda $args >"$OUT/bench_$n.log" 2>&1 || status=1
   {
     echo "== $label [$(echo $envs)]"
     grep -E "^b[0-9]+ " "$OUT/bench_$n.log" || tail -3 "$OUT/bench_$n.log"
