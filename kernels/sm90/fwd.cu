@@ -22,15 +22,18 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
   constexpr bool kFp8 = kInDtype == kFP8E4M3;
   const Smem<kD, kDV, kBlockN, kStages, kQStages, elem_bytes(kInDtype)> sm(smem_raw);
   constexpr uint32_t kConsumerWarps = 4 * consumer_warpgroups(kFlags);
+  // K/V full barriers: one arrival with the TMA bytes, or one per producer
+  // lane when the lanes gather pages with cp.async (paged_gather.cuh)
+  const uint32_t kv_arrivals = (kFlags & kFlagPaged) && !kFp8 && !paged_by_tma(p.page_size, kBlockN) ? 32 : 1;
   if (threadIdx.x == 0) {
     for (int i = 0; i < kQStages; ++i) {
       mbar_init(sm.q_full(i), 1);
       mbar_init(sm.q_empty(i), kConsumerWarps);
     }
     for (int s = 0; s < kStages; ++s) {
-      mbar_init(sm.k_full(s), 1);
+      mbar_init(sm.k_full(s), kv_arrivals);
       mbar_init(sm.k_empty(s), kConsumerWarps);
-      mbar_init(sm.v_full(s), kFp8 ? 32 * kTransposeWarps : 1);  // fp8: every transposing thread arrives
+      mbar_init(sm.v_full(s), kFp8 ? 32 * kTransposeWarps : kv_arrivals);  // fp8: every transposing thread arrives
       if (kFp8) mbar_init(sm.vs_full(s), 1);
       mbar_init(sm.v_empty(s), kConsumerWarps);
     }

@@ -12,6 +12,14 @@
 
 namespace fa3jit_k::sm90 {
 
+// Whether TMA loads the K/V blocks of pages of `page_size` keys: pages
+// holding whole blocks, or whole 8-row swizzle patterns tiling the block
+// (a box must start on a 1024-byte swizzle pattern). Other pages (1, 12,
+// 100, ...) are gathered row by row with cp.async (producer.cuh).
+FA3JIT_HD constexpr bool paged_by_tma(int page_size, int block_n) {
+  return page_size > 0 && (page_size % block_n == 0 || (page_size % 8 == 0 && block_n % page_size == 0));
+}
+
 // Rows of one box: the key block, or one page when pages are smaller.
 FA3JIT_HD constexpr int paged_box_rows(int block_n, int page_size) {
   return page_size < block_n ? page_size : block_n;

@@ -83,16 +83,19 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   if (p.kv_batch_idx) not_supported("cache_batch_idx is not supported yet");
   if (p.leftpad_k) not_supported("cache_leftpad is not supported yet");
   const Sm90KernelKey key = sm90_key_for(plan);
-  // Pages smaller than the block load one TMA box each (kernels/sm90/
-  // paged_boxes.cuh): whole 8-row swizzle patterns that tile the block.
-  const bool small_pages = p.page_size % 8 == 0 && p.page_size > 0 && key.block_n % p.page_size == 0;
-  if (p.page_table && p.page_size % key.block_n != 0 && !small_pages)
-    not_supported("page_size = " + std::to_string(p.page_size) + " is neither a multiple of the key block (" +
+  // Pages TMA loads (kernels/sm90/paged_boxes.cuh): multiples of the key
+  // block, or whole 8-row swizzle patterns tiling it; other pages are
+  // gathered with cp.async (paged_gather.cuh, 16-bit inputs).
+  const bool gather = sm90_gathers_pages(plan);
+  if (gather && fp8)
+    not_supported("page_size = " + std::to_string(p.page_size) + " with fp8 inputs: fp8 pages must be a multiple of the key block (" +
                   std::to_string(key.block_n) + " keys for d = " + std::to_string(key.d) +
-                  ") nor a multiple of 8 dividing it");
+                  ") or a multiple of 8 dividing it");
   check_tma_view("q", q_view(plan), plan.in_dtype);
-  check_tma_view("k", kv_view(plan, false), plan.in_dtype);
-  check_tma_view("v", kv_view(plan, true), plan.in_dtype);
+  if (!gather) {  // gathered pages are read without tensor maps
+    check_tma_view("k", kv_view(plan, false), plan.in_dtype);
+    check_tma_view("v", kv_view(plan, true), plan.in_dtype);
+  }
   if (sm90_smem_bytes(key) > dev.smem_per_block)
     not_supported("d = " + std::to_string(p.d) + ", dv = " + std::to_string(p.dv) + ": the tile needs " +
                   std::to_string(sm90_smem_bytes(key)) + " bytes of shared memory, more than " +
@@ -113,6 +116,11 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   // Auto never splits a grid this large (it fills the GPU); asked-for splits
   // need the combine kernel's grid.
   if (const std::string why = split_combine_grid_error(p, plan.num_splits_requested); !why.empty()) not_supported(why);
+}
+
+bool sm90_gathers_pages(const Plan& plan) {
+  const fa3jit_k::AttnParams& p = plan.params;
+  return p.page_table && !fa3jit_k::sm90::paged_by_tma(p.page_size, sm90_key_for(plan).block_n);
 }
 
 bool sm90_preferred(const Plan& plan, const DeviceInfo& dev) {
@@ -157,7 +165,7 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   // No key anywhere (k has no rows): no K/V block is ever loaded, and TMA
   // cannot describe an empty tensor; q's map stands in.
   const TmaView kv = kv_view(plan, false);
-  const bool no_keys = kv.rows == 0 || kv.batches == 0;
+  const bool no_keys = kv.rows == 0 || kv.batches == 0 || sm90_gathers_pages(plan);  // no K/V tensor maps
   // Paged: a box holds the block, or one page when pages are smaller.
   const int box_rows = params.page_table ? fa3jit_k::sm90::paged_box_rows(key.block_n, params.page_size) : key.block_n;
   CUtensorMap tk = no_keys ? tq : encode_tma("k", kv, plan.in_dtype, 1, box_rows);

@@ -10,10 +10,14 @@
 namespace fa3jit::detail {
 
 // Throws fa3jit::Error (NotSupported) naming the argument when the sm90
-// path cannot run the plan on `dev` (e.g. "page_size = 16 is not a multiple
-// of the key block ... on the sm90 path"). Called before the schedule is
+// path cannot run the plan on `dev` (e.g. "page_size = 12 with fp8 inputs: ...
+// on the sm90 path"). Called before the schedule is
 // resolved.
 void check_sm90_supports(const Plan& plan, const DeviceInfo& dev);
+
+// Whether the plan's pages are gathered with cp.async (pages TMA cannot
+// load: not a multiple of the key block nor 8-row patterns dividing it).
+bool sm90_gathers_pages(const Plan& plan);
 
 // Auto's choice: the sm90 path supports the plan and its head dims are the
 // full-speed ones (d = dv in {64, 96, 128, 192, 256}); split-KV, asked for

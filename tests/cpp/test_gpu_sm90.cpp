@@ -385,6 +385,42 @@ void add_small_page_cases(VarlenCaseList& cs) {
           }
 }
 
+// Pages TMA cannot load (1, 3, 12, 100 keys), gathered with cp.async by the
+// producer warp: decode (1 or 4 query rows, GQA 32/8 packed) and prefill
+// (2 warpgroups, not packed), bf16 and fp16, d 64 / 96 (padded columns) /
+// 128 / 256 (64-key blocks), splits auto and 3, sequences ending inside a
+// page or on its boundary, page_table tails -1 or garbage.
+void add_gathered_page_cases(VarlenCaseList& cs) {
+  for (int ps : {1, 3, 12, 100})
+    for (int d : {64, 96, 128, 256})
+      for (int shape = 0; shape < 3; ++shape) {
+        ProblemConfig c;
+        c.dtype = (ps + d) % 3 == 0 ? DType::f16 : DType::bf16;
+        c.d = c.dv = d;
+        c.causal = true;
+        c.page_size = ps;
+        c.unused_pages = shape == 1 ? 1 : -1;
+        c.batch = 3;
+        RunOptions o;
+        if (shape < 2) {  // decode, packed
+          c.h = 32;
+          c.h_k = 8;
+          c.seqlens_q = std::vector<int>(3, shape == 0 ? 1 : 4);
+          c.seqlens_k = {5 * ps + 3, 7 * ps, 700 + ps / 2};
+          c.num_splits = shape == 0 ? 0 : 3;
+          o.pack_gqa = true;
+        } else {  // prefill: 128-row tiles over several key blocks
+          c.h = 4;
+          c.h_k = 2;
+          c.seqlens_q = {150, 1, 37};
+          c.seqlens_k = {300, 3 * ps, 37};
+        }
+        cs.add("gathered_pages" + std::to_string(ps) + "_d" + std::to_string(d) +
+                   (shape == 0 ? "_q1_auto" : shape == 1 ? "_q4_split3" : "_prefill"),
+               c, o);
+      }
+}
+
 std::vector<Case> all_cases() {
   VarlenCaseList cs(900);
   auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) { cs.add(std::move(name), cfg, opt); };
@@ -467,6 +503,7 @@ std::vector<Case> all_cases() {
     add("out_strided", c, o);
   }
   add_small_page_cases(cs);  // last: the earlier cases keep their seeds
+  add_gathered_page_cases(cs);
   return cs.take();
 }
 
@@ -515,8 +552,10 @@ void expect_not_supported(const ProblemConfig& c, const std::string& names) {
 TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
   SKIP_WITHOUT_SM90();
   ProblemConfig c;
-  c.page_size = 12;  // not a multiple of 8
-  expect_not_supported(c, "page_size = 12");
+  c.dtype = DType::fp8_e4m3;
+  c.descale = true;
+  c.page_size = 12;  // fp8 pages are not gathered
+  expect_not_supported(c, "page_size = 12 with fp8 inputs");
   c = ProblemConfig{};
   c.dtype = DType::fp8_e4m3;
   c.descale = true;
@@ -552,11 +591,13 @@ TEST(Sm90GpuAuto, Fp8RunsOnSm90WhereItCan) {
   }
 }
 
-// Auto runs pages sm90 cannot (12: not a multiple of 8) on sm80, with the
-// same answers (splits included).
+// Auto runs pages sm90 cannot (fp8 pages of 12: not gathered) on sm80,
+// with the same answers (splits included).
 TEST(Sm90GpuAuto, FallsBackToSm80WhereSm90CannotRun) {
   SKIP_WITHOUT_SM90();
   ProblemConfig c;
+  c.dtype = DType::fp8_e4m3;
+  c.descale = true;
   c.page_size = 12;
   c.causal = true;
   c.num_splits = 2;

@@ -273,7 +273,7 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
     EXPECT_TRUE(detail::sm90_preferred(plan_of(c, p), h100));
     c.page_size = 48;
     Problem paged = make_problem(c);
-    expect_not_supported(plan_of(c, paged), h100, "page_size = 48 is neither a multiple of the key block (128");
+    expect_not_supported(plan_of(c, paged), h100, "page_size = 48 with fp8 inputs: fp8 pages must be a multiple of the key block (128");
     c.page_size = 64;  // 64-key blocks
     Problem paged64 = make_problem(c);
     EXPECT_EQ(detail::sm90_key_for(plan_of(c, paged64)).block_n, 64);
@@ -289,9 +289,10 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
   }
   {
     ProblemConfig c;
-    c.page_size = 12;  // not a whole swizzle pattern (8 rows)
+    c.page_size = 12;  // not a whole swizzle pattern (8 rows): gathered with cp.async
     Problem p = make_problem(c);
-    expect_not_supported(plan_of(c, p), h100, "page_size = 12");
+    EXPECT_NO_THROW(detail::check_sm90_supports(plan_of(c, p), h100));
+    EXPECT_TRUE(detail::sm90_gathers_pages(plan_of(c, p)));
     c.page_size = 64;  // 64-key blocks
     Problem p64 = make_problem(c);
     EXPECT_NO_THROW(detail::check_sm90_supports(plan_of(c, p64), h100));
@@ -336,9 +337,10 @@ TEST(Sm90Specs, NotSupportedNamesTheArgument) {
 // The kernel's tile walk counts in int: packed query rows and tiles (plus
 // one round of CTAs) beyond 2^31 - 1 are refused by name (plans with the
 // sizes set directly: such tensors do not fit in a test).
-// Page sizes the sm90 path runs: multiples of the key block, and multiples
-// of 8 that divide it (bf16 d128: 128-key blocks, d256: 64, fp8 d128: 128);
-// Auto takes sm90 exactly where it runs, and sm80 elsewhere.
+// Page sizes the sm90 path runs: TMA loads multiples of the key block and
+// multiples of 8 that divide it (bf16 d128: 128-key blocks, d256: 64, fp8
+// d128: 128); other pages are gathered with cp.async for 16-bit inputs and
+// refused for fp8. Auto takes sm90 exactly where it runs.
 TEST(Sm90Specs, SmallPagesDispatchRule) {
   const DeviceInfo h100 = simulated_h100();
   for (DType dt : {DType::bf16, DType::fp8_e4m3})
@@ -349,14 +351,16 @@ TEST(Sm90Specs, SmallPagesDispatchRule) {
       c.d = c.dv = d;
       c.seqlens_q = {1, 4};
       c.seqlens_k = {40, 300};
-      for (int ps : {8, 16, 24, 32, 48, 64, 128, 256}) {
+      for (int ps : {1, 3, 8, 12, 16, 24, 32, 48, 64, 100, 128, 256}) {
         c.page_size = ps;
         const Problem p = make_problem(c);
         const detail::Plan plan = plan_of(c, p);
         const int block_n = detail::sm90_plan_block_n(plan);
-        const bool runs = ps % block_n == 0 || (ps % 8 == 0 && block_n % ps == 0);
+        const bool by_tma = ps % block_n == 0 || (ps % 8 == 0 && block_n % ps == 0);
+        const bool runs = by_tma || dt != DType::fp8_e4m3;
         const std::string what = std::string(dtype_name(dt)) + " d" + std::to_string(d) + " page " + std::to_string(ps) +
                                  " block " + std::to_string(block_n);
+        EXPECT_EQ(detail::sm90_gathers_pages(plan), !by_tma) << what;
         if (runs) {
           EXPECT_NO_THROW(detail::check_sm90_supports(plan, h100)) << what;
         } else {
@@ -371,11 +375,6 @@ TEST(Sm90Specs, SmallPagesDispatchRule) {
         EXPECT_EQ(detail::sm90_preferred(plan, h100), runs) << what;
       }
     }
-  ProblemConfig c;  // pages of the block still go to sm90 under Auto
-  c.d = c.dv = 128;
-  c.page_size = 128;
-  const Problem p = make_problem(c);
-  EXPECT_TRUE(detail::sm90_preferred(plan_of(c, p), h100));
 }
 
 TEST(Sm90Specs, TileIndicesFitInInt) {
