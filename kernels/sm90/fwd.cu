@@ -23,8 +23,10 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
   const Smem<kD, kDV, kBlockN, kStages, kQStages, elem_bytes(kInDtype)> sm(smem_raw);
   constexpr uint32_t kConsumerWarps = 4 * consumer_warpgroups(kFlags);
   // K/V full barriers: one arrival with the TMA bytes, or one per producer
-  // lane when the lanes gather pages with cp.async (paged_gather.cuh)
-  const uint32_t kv_arrivals = (kFlags & kFlagPaged) && !kFp8 && !paged_by_tma(p.page_size, kBlockN) ? 32 : 1;
+  // thread when the producer warpgroup gathers pages with cp.async
+  // (paged_gather.cuh)
+  const bool gather = (kFlags & kFlagPaged) && !kFp8 && !paged_by_tma(p.page_size, kBlockN);
+  const uint32_t kv_arrivals = gather ? 32 * kGatherWarps : 1;
   if (threadIdx.x == 0) {
     for (int i = 0; i < kQStages; ++i) {
       mbar_init(sm.q_full(i), 1);
@@ -47,7 +49,7 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
       tma_prefetch_desc(&tk);
       tma_prefetch_desc(&tv);
     }
-    if (threadIdx.x < 32) produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
+    if (threadIdx.x < 32 || gather) produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
     if constexpr (kFp8) {
       if (threadIdx.x >= 32) transpose_blocks<kDV, kBlockN, kStages>(sm, int(threadIdx.x) - 32);
     }

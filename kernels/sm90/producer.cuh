@@ -6,7 +6,8 @@
 // pages smaller than the key block, lane j reads box j's page id once per
 // block (one load latency for all boxes, kept in a register for V too) and
 // issues that box's loads. Pages TMA cannot load (paged_by_tma) are
-// gathered by the 32 lanes with cp.async (paged_gather.cuh).
+// gathered by the 4 warps of the producer warpgroup with cp.async
+// (paged_gather.cuh).
 // fp8: lane 0 loads V into a staging buffer instead, with the block's
 // count of real keys beside it; warps 1-3 of the producer warpgroup take
 // the blocks in the same order in their own loop (so that neither needs
@@ -55,9 +56,10 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
   const TileGrid g = tile_grid<kFlags>(p, group);
   const bool k_is_4d = !kPaged && !p.cu_seqlens_k;
   const int lane = threadIdx.x % 32;
-  // cp.async gather (16-bit inputs only; the host refuses fp8 there): a
-  // lane arrives on K's full barrier once its V copies are issued, and on
-  // V's once the next block's K copies are (or at the tile's end).
+  // cp.async gather (16-bit inputs only; the host refuses fp8 there) by the
+  // whole producer warpgroup (every warp runs this walk then): a thread
+  // arrives on K's full barrier once its V copies are issued, and on V's
+  // once the next block's K copies are (or at the tile's end).
   const bool gather = kPaged && !kFp8 && !paged_by_tma(p.page_size, kBlockN);
   int kv_it = 0, tcount = 0;
   for (int round = 0; round * int(gridDim.x) < g.count; ++round) {
@@ -68,7 +70,7 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
     // Q: packed rows are (q row, head) pairs, the box (64, hpack, kBM / hpack)
     const int qs = tcount % S::kQBuffers;
     mbar_wait(sm.q_empty(qs), ((tcount / S::kQBuffers) & 1) ^ 1);
-    if (lane == 0) {
+    if (threadIdx.x == 0) {
       mbar_arrive_expect_tx(sm.q_full(qs), kQLoadBytes);
       const int q_row = x.s.q_start + x.m_block * kBM / g.hpack;
       const int q_head = kPack ? x.hk * g.hpack : x.head;
@@ -87,11 +89,11 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
         if (gather) {
           mbar_wait(sm.k_empty(st), ph ^ 1);
           gather_kv_block<kBlockN, row_bytes(kD, kElem) / 128, false>(sm.k(st), p, table_row, x.hk, t0, x.s.seqlen_k,
-                                                                      lane);
+                                                                      int(threadIdx.x));
           if (n < x.n_end - 1) gather_arrive<1>(sm.v_full((kv_it + kStages - 1) % kStages));  // the previous V
           mbar_wait(sm.v_empty(st), ph ^ 1);
           gather_kv_block<kBlockN, row_bytes(kDV, kElem) / 128, true>(sm.v(st), p, table_row, x.hk, t0, x.s.seqlen_k,
-                                                                      lane);
+                                                                      int(threadIdx.x));
           gather_arrive<1>(sm.k_full(st));
           if (n == x.n_begin) gather_arrive<0>(sm.v_full(st));  // the tile's last V: before waiting on its Q
           ++kv_it;

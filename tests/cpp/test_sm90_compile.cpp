@@ -85,6 +85,11 @@ detail::Sm90KernelKey with_block_n(detail::Sm90KernelKey x, int block_n) {
   return x;
 }
 
+detail::Sm90KernelKey scale_positive(detail::Sm90KernelKey x) {
+  x.scale_positive = true;
+  return x;
+}
+
 TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
   const std::vector<detail::Sm90KernelKey> keys = {
       key(DType::bf16, 64, k::kMaskNone),
@@ -99,6 +104,7 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
       split_key(key(DType::bf16, 128, k::kMaskLocal, false, true, true), 2),  // split, 2 warpgroups
       split_key(key(DType::bf16, 256, k::kMaskCausal, true), 1),
       split_key(with_block_n(key(DType::bf16, 128, k::kMaskCausal, true, false, false, true), 64), 1),  // pages of 64
+      scale_positive(key(DType::bf16, 256, k::kMaskCausal, true)),  // paged d256 prefill: the gather's widest rows
   };
   expect_compile(keys, [](const detail::Sm90KernelKey& x, const jit::KernelSpec& s) {
     EXPECT_TRUE(s.arch_specific) << x.describe();
