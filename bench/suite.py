@@ -96,8 +96,10 @@ def _nvidia_smi(field: str) -> str:
 
 
 def _git_commit() -> str:
+    # "-dirty" when the tree differs from HEAD (a GPU machine's copy of a
+    # working tree may carry an older .git)
     try:
-        out = subprocess.run(["git", "-C", REPO_ROOT, "rev-parse", "--short", "HEAD"],
+        out = subprocess.run(["git", "-C", REPO_ROOT, "describe", "--always", "--dirty", "--abbrev=7"],
                              capture_output=True, text=True, timeout=10)
         return out.stdout.strip() if out.returncode == 0 else ""
     except (OSError, subprocess.SubprocessError):
