@@ -50,7 +50,7 @@ struct KvcacheArgs {
   std::optional<int> attention_chunk{};  // none = 0 = off
   float softcap = 0.0f;
   bool rotary_interleaved = true;  // pairs (0, 1), (2, 3), ...; false: halves (i, i + rotary_dim / 2)
-  Tensor scheduler_metadata{};     // a precomputed split plan: not supported (must be none)
+  Tensor scheduler_metadata{};     // get_scheduler_metadata's plan (host int32 (4,)): run with its splits / pack_gqa
   int num_splits = 0;              // 0 = auto; fix it (> 0) for CUDA-graph capture
   std::optional<bool> pack_gqa{};
   bool only_qv = false;
@@ -73,5 +73,21 @@ struct KvcacheArgs {
 // check_metadata; capturable into a CUDA graph. Every argument is checked
 // before anything is written.
 VarlenResult flash_attn_with_kvcache(const KvcacheArgs& args, void* stream = nullptr);
+
+// The words of a scheduler_metadata tensor: a marker, the format version,
+// num_splits and pack_gqa (0 / 1).
+constexpr int32_t kSchedulerMetadataMarker = 0x6661336a;  // "fa3j"
+constexpr int32_t kSchedulerMetadataVersion = 1;
+using SchedulerMetadata = std::array<int32_t, 4>;
+
+// The split plan flash_attn_with_kvcache(args) would run (num_splits and
+// pack_gqa resolved from the shapes, the lengths and the device), as the
+// words of a scheduler_metadata tensor (host memory, int32, shape (4,)). A
+// later call given that tensor runs that plan whatever its lengths, so a
+// serving loop or a captured CUDA graph keeps one plan. Checks the
+// arguments as the call would; appends and writes nothing. With GPU
+// metadata and no max_seqlen_q / known key lengths it reads them back
+// (one copy and stream sync): call it outside the captured region.
+SchedulerMetadata get_scheduler_metadata(const KvcacheArgs& args, void* stream = nullptr);
 
 }  // namespace fa3jit

@@ -12,7 +12,7 @@ import sys as _sys
 from ._fa3jit import DeviceInfo, __version__, best_device, query_devices
 from ._native import set_check_metadata
 from .devices import explain_support, info, is_fa3_supported
-from .kvcache import flash_attn_with_kvcache
+from .kvcache import flash_attn_with_kvcache, get_scheduler_metadata
 from .varlen import flash_attn_varlen_func
 
 if "torch" in _sys.modules:  # register the custom ops now, outside any trace
@@ -25,6 +25,7 @@ __all__ = [
     "explain_support",
     "flash_attn_varlen_func",
     "flash_attn_with_kvcache",
+    "get_scheduler_metadata",
     "info",
     "is_fa3_supported",
     "query_devices",

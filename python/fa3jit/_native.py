@@ -38,11 +38,11 @@ def run(**kwargs) -> None:
     call(_fa3jit.flash_attn_varlen, _TENSOR_ARGS, kwargs)
 
 
-def call(entry, tensor_names, kwargs) -> None:
+def call(entry, tensor_names, kwargs):
     """entry (a function of _fa3jit) with kwargs, the arrays named in
     tensor_names as DLPack views, on q's device and the caller's current
     stream, check_metadata off while that stream captures, and the path
-    "auto" (the tensors' device picks it)."""
+    "auto" (the tensors' device picks it). Returns what entry returns."""
     q = kwargs["q"]
     with device_scope(q):  # torch exports CUDA tensors of the current device only
         stream, capturing = stream_and_capture(q)
@@ -51,7 +51,7 @@ def call(entry, tensor_names, kwargs) -> None:
             kwargs[name], as_bf16, as_fp8 = dlpack_view(kwargs.get(name), name)
             uint16_is_bf16 |= as_bf16
             uint8_is_fp8 |= as_fp8
-        entry(
+        return entry(
             **kwargs,
             stream=stream,
             check_metadata=_check_metadata and not capturing,

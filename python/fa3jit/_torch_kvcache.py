@@ -38,12 +38,10 @@ def kvcache_op(
     return_softmax_lse: bool, sinks: Optional[Tensor], out: Tensor,
 ) -> Tensor:
     lse = q.new_empty(_lse_shape(q, v_cache, return_softmax_lse), dtype=torch.float32)
-    inputs = dict(q=q, k_cache=k_cache, v_cache=v_cache, k=k, v=v, qv=qv, rotary_cos=rotary_cos,
-                  rotary_sin=rotary_sin, cache_seqlens=cache_seqlens,
-                  cache_batch_idx=cache_batch_idx, cache_leftpad=cache_leftpad,
-                  page_table=page_table, cu_seqlens_q=cu_seqlens_q,
-                  cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens,
-                  q_descale=q_descale, k_descale=k_descale, v_descale=v_descale, sinks=sinks)
+    inputs = _kvcache.kvcache_inputs(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin,
+                                     cache_seqlens, cache_batch_idx, cache_leftpad, page_table,
+                                     cu_seqlens_q, cu_seqlens_k_new, rotary_seqlens, q_descale,
+                                     k_descale, v_descale, sinks)
     options = dict(cache_seqlens_int=cache_seqlens_int, max_seqlen_q=max_seqlen_q,
                    softmax_scale=softmax_scale, causal=causal,
                    window_size=(window_left, window_right), attention_chunk=attention_chunk,

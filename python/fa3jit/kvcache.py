@@ -33,6 +33,44 @@ def _torch_kvcache():
     return torch_kvcache
 
 
+def kvcache_inputs(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_seqlens,
+                   cache_batch_idx, cache_leftpad, page_table, cu_seqlens_q, cu_seqlens_k_new,
+                   rotary_seqlens, q_descale, k_descale, v_descale, sinks):
+    """The arrays of a call by name, as run_native takes them (the torch op
+    builds them too)."""
+    return dict(q=q, k_cache=k_cache, v_cache=v_cache, k=k, v=v, qv=qv, rotary_cos=rotary_cos,
+                rotary_sin=rotary_sin, cache_seqlens=cache_seqlens, cache_batch_idx=cache_batch_idx,
+                cache_leftpad=cache_leftpad, page_table=page_table, cu_seqlens_q=cu_seqlens_q,
+                cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens, q_descale=q_descale,
+                k_descale=k_descale, v_descale=v_descale, sinks=sinks)
+
+
+# flash_attn_with_kvcache's parameters that _arguments does not take.
+_NOT_ARGUMENTS = ("scheduler_metadata", "return_softmax_lse", "out")
+
+
+def _arguments(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_seqlens,
+               cache_batch_idx, cache_leftpad, page_table, cu_seqlens_q, cu_seqlens_k_new,
+               max_seqlen_q, rotary_seqlens, q_descale, k_descale, v_descale, softmax_scale,
+               causal, window_size, attention_chunk, softcap, rotary_interleaved, num_splits,
+               pack_gqa, only_qv, sm_margin, sinks):
+    """(inputs, options): the arrays and the converted options of a call."""
+    seqlens_int = None
+    if isinstance(cache_seqlens, numbers.Integral) and not isinstance(cache_seqlens, bool):
+        seqlens_int, cache_seqlens = int(cache_seqlens), None
+    inputs = kvcache_inputs(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_seqlens,
+                            cache_batch_idx, cache_leftpad, page_table, cu_seqlens_q, cu_seqlens_k_new,
+                            rotary_seqlens, q_descale, k_descale, v_descale, sinks)
+    options = dict(cache_seqlens_int=seqlens_int, max_seqlen_q=optional(int, max_seqlen_q),
+                   softmax_scale=optional(float, softmax_scale), causal=bool(causal),
+                   window_size=window(window_size),
+                   attention_chunk=optional(int, attention_chunk), softcap=float(softcap),
+                   rotary_interleaved=bool(rotary_interleaved), num_splits=int(num_splits),
+                   pack_gqa=optional(bool, pack_gqa), only_qv=bool(only_qv),
+                   sm_margin=int(sm_margin))
+    return inputs, options
+
+
 def flash_attn_with_kvcache(
     q,
     k_cache,
@@ -80,26 +118,16 @@ def flash_attn_with_kvcache(
     rotary_sin: (seqlen_ro, rotary_dim / 2) in q's dtype; new key j sits at
     position rotary_seqlens[b] (default cache_seqlens[b]) + j, query i at that
     base + i when causal or local, else at the base; rotary_interleaved picks
-    pairs (0, 1), (2, 3), ... or halves. scheduler_metadata must be None (no
-    precomputed plans: a fixed num_splits > 0 keeps CUDA-graph replays on one
-    plan). Errors as flash_attn_varlen_func: ValueError / TypeError /
-    NotImplementedError naming the argument; nothing is written on error."""
-    seqlens_int = None
-    if isinstance(cache_seqlens, numbers.Integral) and not isinstance(cache_seqlens, bool):
-        seqlens_int, cache_seqlens = int(cache_seqlens), None
-    inputs = dict(q=q, k_cache=k_cache, v_cache=v_cache, k=k, v=v, qv=qv, rotary_cos=rotary_cos,
-                  rotary_sin=rotary_sin, cache_seqlens=cache_seqlens,
-                  cache_batch_idx=cache_batch_idx, cache_leftpad=cache_leftpad,
-                  page_table=page_table, cu_seqlens_q=cu_seqlens_q,
-                  cu_seqlens_k_new=cu_seqlens_k_new, rotary_seqlens=rotary_seqlens,
-                  q_descale=q_descale, k_descale=k_descale, v_descale=v_descale, sinks=sinks)
-    options = dict(cache_seqlens_int=seqlens_int, max_seqlen_q=optional(int, max_seqlen_q),
-                   softmax_scale=optional(float, softmax_scale), causal=bool(causal),
-                   window_size=window(window_size),
-                   attention_chunk=optional(int, attention_chunk), softcap=float(softcap),
-                   rotary_interleaved=bool(rotary_interleaved), num_splits=int(num_splits),
-                   pack_gqa=optional(bool, pack_gqa), only_qv=bool(only_qv),
-                   sm_margin=int(sm_margin))
+    pairs (0, 1), (2, 3), ... or halves. scheduler_metadata: a plan from
+    get_scheduler_metadata (the call runs its num_splits and pack_gqa
+    whatever its lengths). Errors as flash_attn_varlen_func: ValueError /
+    TypeError / NotImplementedError naming the argument; nothing is written
+    on error."""
+    inputs, options = _arguments(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_seqlens,
+                                 cache_batch_idx, cache_leftpad, page_table, cu_seqlens_q,
+                                 cu_seqlens_k_new, max_seqlen_q, rotary_seqlens, q_descale, k_descale,
+                                 v_descale, softmax_scale, causal, window_size, attention_chunk, softcap,
+                                 rotary_interleaved, num_splits, pack_gqa, only_qv, sm_margin, sinks)
     if framework_of(q) == TORCH and scheduler_metadata is None:
         return _torch_kvcache()(inputs, options, bool(return_softmax_lse), out)
     return run_eager(inputs, options, return_softmax_lse, out, scheduler_metadata)
@@ -119,3 +147,36 @@ def run_native(inputs, options, scheduler_metadata, return_softmax_lse, out, lse
     _native.call(_fa3jit.flash_attn_with_kvcache, _TENSOR_ARGS,
                  dict(inputs, **options, scheduler_metadata=scheduler_metadata, out=out,
                       softmax_lse=lse, return_softmax_lse=return_softmax_lse))
+
+
+def get_scheduler_metadata(q, k_cache, v_cache, **kwargs):
+    """The split plan flash_attn_with_kvcache(q, k_cache, v_cache, **kwargs)
+    would run (num_splits and pack_gqa, from the shapes, the lengths and the
+    device), as a host int32 array of 4 words (torch: a CPU tensor; else
+    numpy). Pass it as scheduler_metadata to later calls, so that a serving
+    loop or a captured CUDA graph keeps one plan. Takes the keyword
+    arguments of flash_attn_with_kvcache (out, return_softmax_lse and
+    scheduler_metadata aside); checks them as the call would, appends and
+    writes nothing. With GPU metadata it may read lengths back (one copy and
+    sync): call it outside a captured region."""
+    import inspect
+
+    allowed = [p for p in inspect.signature(flash_attn_with_kvcache).parameters
+               if p not in _NOT_ARGUMENTS + ("q", "k_cache", "v_cache")]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise TypeError(f"get_scheduler_metadata() got unexpected keyword arguments {unknown}; "
+                        f"it takes those of flash_attn_with_kvcache: {allowed}")
+    defaults = {p.name: p.default for p in inspect.signature(flash_attn_with_kvcache).parameters.values()
+                if p.name in allowed}
+    inputs, options = _arguments(q, k_cache, v_cache, **{**defaults, **kwargs})
+    words = _native.call(_fa3jit.flash_attn_with_kvcache, _TENSOR_ARGS,
+                         dict(inputs, **options, scheduler_metadata=None, out=None, softmax_lse=None,
+                              return_softmax_lse=False, plan_only=True))
+    if framework_of(q) == TORCH:
+        import torch
+
+        return torch.tensor(list(words), dtype=torch.int32)
+    import numpy
+
+    return numpy.array(words, dtype=numpy.int32)

@@ -23,7 +23,9 @@ namespace nb = nanobind;
 namespace fa3jit::python {
 namespace {
 
-void run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb::handle k, nb::handle v,
+// flash_attn_with_kvcache, or with plan_only get_scheduler_metadata (the
+// plan's 4 words as a tuple; nothing is written): one argument list for both.
+nb::object run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb::handle k, nb::handle v,
                  nb::handle qv, nb::handle rotary_cos, nb::handle rotary_sin,
                  nb::handle cache_seqlens, std::optional<int64_t> cache_seqlens_int,
                  nb::handle cache_batch_idx, nb::handle cache_leftpad, nb::handle page_table,
@@ -35,7 +37,7 @@ void run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb::handl
                  nb::handle scheduler_metadata, int num_splits, std::optional<bool> pack_gqa,
                  bool only_qv, int sm_margin, bool return_softmax_lse, nb::handle sinks,
                  nb::handle out, nb::handle softmax_lse, uintptr_t stream, bool check_metadata,
-                 const std::string& path, bool uint16_is_bf16, bool uint8_is_fp8) {
+                 const std::string& path, bool uint16_is_bf16, bool uint8_is_fp8, bool plan_only) {
   const ArgImporter im{StorageOverride{uint16_is_bf16, uint8_is_fp8}};
   const bool appends = !k.is_none();
   auto in = [&](nb::handle h, const char* name) { return im.input(h, name); };
@@ -96,7 +98,16 @@ void run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb::handl
                 .softmax_lse = t_lse.tensor,
                 .path = kernel_path_from_name(path),
                 .check_metadata = check_metadata};
+  if (plan_only) {
+    SchedulerMetadata w;
+    {
+      nb::gil_scoped_release no_gil;
+      w = get_scheduler_metadata(a, reinterpret_cast<void*>(stream));
+    }
+    return nb::make_tuple(w[0], w[1], w[2], w[3]);
+  }
   call_without_gil(&flash_attn_with_kvcache, a, stream);
+  return nb::none();
 }
 
 }  // namespace
@@ -116,8 +127,8 @@ void bind_kvcache(nb::module_& m) {
         nb::arg("only_qv"), nb::arg("sm_margin"), nb::arg("return_softmax_lse"),
         nb::arg("sinks").none(), nb::arg("out").none(), nb::arg("softmax_lse").none(),
         nb::arg("stream"), nb::arg("check_metadata"), nb::arg("path"), nb::arg("uint16_is_bf16"),
-        nb::arg("uint8_is_fp8"),
-        "fa3jit::flash_attn_with_kvcache with every output given; see "
+        nb::arg("uint8_is_fp8"), nb::arg("plan_only") = false,
+        "fa3jit::flash_attn_with_kvcache with every output given (plan_only: get_scheduler_metadata's words); see "
         "fa3jit.flash_attn_with_kvcache.");
 }
 

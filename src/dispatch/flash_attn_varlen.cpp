@@ -13,35 +13,30 @@
 #include "validate/plan.h"
 
 namespace fa3jit {
-namespace {
+namespace detail {
 
-// Fills the scheduling fields that "auto" left open.
-void resolve_schedule(detail::Plan& plan, const detail::PathChoice& choice) {
+void resolve_schedule(Plan& plan, const PathChoice& choice) {
   auto& p = plan.params;
   p.pack_gqa = plan.pack_gqa_requested >= 0
                    ? plan.pack_gqa_requested
-                   : detail::choose_pack_gqa(p.max_seqlen_q, p.h, p.h_k, choice.tile_m);
+                   : choose_pack_gqa(p.max_seqlen_q, p.h, p.h_k, choice.tile_m);
   if (p.h == p.h_k) p.pack_gqa = 0;
   if (plan.num_splits_requested > 0) {
     p.num_splits = plan.num_splits_requested;
   } else {
     const int group = p.pack_gqa ? p.h / p.h_k : 1;
-    p.num_splits = detail::choose_num_splits({.batch = p.batch,
-                                              .heads = p.pack_gqa ? p.h_k : p.h,
-                                              .q_rows = p.max_seqlen_q * group,
-                                              .max_seqlen_k = p.max_seqlen_k,
-                                              .workers = choice.workers,
-                                              .tile_m = choice.tile_m,
-                                              .tile_n = choice.tile_n});
+    p.num_splits = choose_num_splits({.batch = p.batch,
+                                      .heads = p.pack_gqa ? p.h_k : p.h,
+                                      .q_rows = p.max_seqlen_q * group,
+                                      .max_seqlen_k = p.max_seqlen_k,
+                                      .workers = choice.workers,
+                                      .tile_m = choice.tile_m,
+                                      .tile_n = choice.tile_n});
   }
   // More splits than key blocks only adds empty work.
   const int key_blocks = std::max(1, (p.max_seqlen_k + choice.tile_n - 1) / choice.tile_n);
   p.num_splits = std::clamp(p.num_splits, 1, key_blocks);
 }
-
-}  // namespace
-
-namespace detail {
 
 VarlenResult run_plan(Plan& plan, const PathChoice& choice, const VarlenArgs& args, void* stream) {
   resolve_schedule(plan, choice);

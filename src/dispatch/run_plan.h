@@ -8,6 +8,10 @@
 
 namespace fa3jit::detail {
 
+// Fills the scheduling fields that "auto" left open (pack_gqa, num_splits,
+// clamped to the key blocks); run_plan starts with it.
+void resolve_schedule(Plan& plan, const PathChoice& choice);
+
 // `choice` from choose_path(plan). Reads only out / softmax_lse /
 // return_softmax_lse of `args`.
 VarlenResult run_plan(Plan& plan, const PathChoice& choice, const VarlenArgs& args, void* stream);

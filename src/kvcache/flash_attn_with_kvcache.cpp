@@ -141,58 +141,92 @@ VarlenArgs varlen_args_on_cache(const KvcacheArgs& a, const detail::KvcacheLayou
   return v;
 }
 
-}  // namespace
+// Everything of a call up to the path choice: the decode checks, the key
+// lengths, the varlen arguments on the cache (with scheduler_metadata's
+// plan), validated, and the path. `scratch` receives the call's scratch.
+// Nothing is written and no kernel is loaded.
+struct PlannedCall {
+  detail::KvcacheLayout layout;
+  detail::KvcacheMeta meta;
+  KeyLengths keys;
+  VarlenArgs va;
+  detail::Plan plan;
+  detail::PathChoice choice;
+};
 
-VarlenResult flash_attn_with_kvcache(const KvcacheArgs& a, void* stream) {
-  const detail::KvcacheLayout L = detail::check_kvcache_args(a);
-  const detail::KvcacheMeta meta = detail::read_and_check_kvcache_metadata(a, L, stream);
-  KeyLengths keys = key_lengths(a, L, meta);
+PlannedCall plan_call(const KvcacheArgs& a, void* stream, std::optional<Scratch>& scratch) {
+  PlannedCall c;
+  c.layout = detail::check_kvcache_args(a);
+  const detail::KvcacheLayout& L = c.layout;
+  c.meta = detail::read_and_check_kvcache_metadata(a, L, stream);
+  c.keys = key_lengths(a, L, c.meta);
 
   const bool rotary = L.rotary_dim > 0;
   const size_t q_rot_bytes = rotary ? size_t(L.total_q) * L.h * L.d * dtype_size(a.q.dtype) : 0;
-  Scratch scratch(a.q.device, keys.from_step ? size_t(L.batch) * 4 : 0, q_rot_bytes, stream);
-  if (keys.from_step) keys.seqused_k.data = scratch.seqused();
+  scratch.emplace(a.q.device, c.keys.from_step ? size_t(L.batch) * 4 : 0, q_rot_bytes, stream);
+  if (c.keys.from_step) c.keys.seqused_k.data = scratch->seqused();
   const Tensor q =
-      rotary ? detail::contiguous_view(scratch.q_rot(), a.q.dtype, a.q.ndim, a.q.shape.data(), a.q.device) : a.q;
+      rotary ? detail::contiguous_view(scratch->q_rot(), a.q.dtype, a.q.ndim, a.q.shape.data(), a.q.device) : a.q;
 
-  VarlenArgs va = varlen_args_on_cache(a, L, meta, keys, q);
-  detail::Plan plan;
-  detail::PathChoice choice;
+  c.va = varlen_args_on_cache(a, L, c.meta, c.keys, q);
+  if (a.scheduler_metadata.defined()) {
+    const SchedulerMetadata plan = detail::check_scheduler_metadata(a);
+    c.va.num_splits = plan[2];
+    c.va.pack_gqa = plan[3] != 0;
+  }
   try {
-    plan = detail::validate_varlen_args(va, stream);
-    plan.params.kv_batch_idx = static_cast<const int*>(a.cache_batch_idx.data);
-    plan.params.leftpad_k = static_cast<const int*>(a.cache_leftpad.data);
-    choice = detail::choose_path(plan);  // throws NotSupported
+    c.plan = detail::validate_varlen_args(c.va, stream);
+    c.plan.params.kv_batch_idx = static_cast<const int*>(a.cache_batch_idx.data);
+    c.plan.params.leftpad_k = static_cast<const int*>(a.cache_leftpad.data);
+    c.choice = detail::choose_path(c.plan);  // throws NotSupported
   } catch (const Error& e) {
     // The varlen rules name the cache as k / v: say so.
     throw Error(e.kind(), std::string(e.what()) +
                               " [flash_attn_with_kvcache: k / v here are k_cache / v_cache, seqused_k is "
                               "cache_seqlens + new tokens]");
   }
+  return c;
+}
+
+}  // namespace
+
+VarlenResult flash_attn_with_kvcache(const KvcacheArgs& a, void* stream) {
+  std::optional<Scratch> scratch;
+  PlannedCall c = plan_call(a, stream, scratch);
+  const detail::KvcacheLayout& L = c.layout;
+  VarlenArgs& va = c.va;
   const bool on_gpu = a.q.device.type != DeviceType::CPU;
-  const jit::Kernel* kernel = on_gpu ? &detail::append_kernel(a.q.dtype, *choice.device) : nullptr;
+  const jit::Kernel* kernel = on_gpu ? &detail::append_kernel(a.q.dtype, *c.choice.device) : nullptr;
 
   // Outputs the caller did not give, allocated before anything is written.
   std::shared_ptr<void> out_storage, lse_storage;
   if (!va.out.defined()) {
-    va.out = detail::allocate_contiguous(plan.device, plan.out_dtype, plan.out_ndim, plan.out_shape.data(), out_storage);
+    va.out =
+        detail::allocate_contiguous(c.plan.device, c.plan.out_dtype, c.plan.out_ndim, c.plan.out_shape.data(), out_storage);
   }
   if (a.return_softmax_lse && !va.softmax_lse.defined()) {
     va.softmax_lse =
-        detail::allocate_contiguous(plan.device, DType::f32, plan.lse_ndim, plan.lse_shape.data(), lse_storage);
+        detail::allocate_contiguous(c.plan.device, DType::f32, c.plan.lse_ndim, c.plan.lse_shape.data(), lse_storage);
   }
 
   const fa3jit_k::AppendParams step =
-      detail::make_append_params(a, L, scratch.q_rot(), keys.from_step ? scratch.seqused() : nullptr);
+      detail::make_append_params(a, L, scratch->q_rot(), c.keys.from_step ? scratch->seqused() : nullptr);
   if (on_gpu)
     detail::append_on_gpu(*kernel, step, static_cast<CUstream>(stream));
   else
     detail::append_on_cpu(step);
 
-  VarlenResult r = detail::run_plan(plan, choice, va, stream);
+  VarlenResult r = detail::run_plan(c.plan, c.choice, va, stream);
   r.out_storage = out_storage;
   r.lse_storage = lse_storage;
   return r;
+}
+
+SchedulerMetadata get_scheduler_metadata(const KvcacheArgs& a, void* stream) {
+  std::optional<Scratch> scratch;
+  PlannedCall c = plan_call(a, stream, scratch);
+  detail::resolve_schedule(c.plan, c.choice);
+  return {kSchedulerMetadataMarker, kSchedulerMetadataVersion, c.plan.params.num_splits, c.plan.params.pack_gqa};
 }
 
 }  // namespace fa3jit

@@ -16,10 +16,6 @@ const Tensor* seqlens_tensor(const KvcacheArgs& a) { return std::get_if<Tensor>(
 void check_presence(const KvcacheArgs& a) {
   for (auto [name, t] : {std::pair{"q", &a.q}, std::pair{"k_cache", &a.k_cache}, std::pair{"v_cache", &a.v_cache}})
     if (!t->defined()) fail(ErrorKind::InvalidValue, name, " is required: got none");
-  if (a.scheduler_metadata.defined())
-    fail(ErrorKind::NotSupported,
-         "scheduler_metadata is not supported: fa3jit plans splits from shapes alone "
-         "(fix num_splits > 0 for a CUDA graph); pass none");
   if (a.k.defined() != a.v.defined())
     fail(ErrorKind::InvalidValue, a.k.defined() ? "k is given but v is none" : "v is given but k is none",
          ": new keys and values are appended together");
@@ -202,6 +198,33 @@ void read_rotary(const KvcacheArgs& a, KvcacheLayout& L) {
 }
 
 }  // namespace
+
+SchedulerMetadata check_scheduler_metadata(const KvcacheArgs& a) {
+  const Tensor& t = a.scheduler_metadata;
+  const char* name = "scheduler_metadata";
+  check_dtype(t, name, DType::i32, "the plan get_scheduler_metadata returns");
+  check_rank(t, name, 1, "(4,): the plan get_scheduler_metadata returns");
+  check_dim(t, name, 0, 4, "the words of the plan");
+  if (t.device.type != DeviceType::CPU)
+    fail(ErrorKind::InvalidValue, "scheduler_metadata must be in host memory (the plan get_scheduler_metadata "
+                                  "returns is read on the host at each call): got a ", device_name(t.device), " tensor");
+  check_data(t, name);
+  SchedulerMetadata w{};
+  for (int i = 0; i < 4; ++i) w[size_t(i)] = static_cast<const int32_t*>(t.data)[i * t.stride[0]];
+  if (w[0] != kSchedulerMetadataMarker || w[1] != kSchedulerMetadataVersion)
+    fail(ErrorKind::InvalidValue, "scheduler_metadata is not a plan of get_scheduler_metadata (format ",
+         kSchedulerMetadataVersion, "): its first words are ", w[0], ", ", w[1]);
+  if (w[2] < 1 || (w[3] != 0 && w[3] != 1))
+    fail(ErrorKind::InvalidValue, "scheduler_metadata holds num_splits = ", w[2], " and pack_gqa = ", w[3],
+         ": want num_splits >= 1 and pack_gqa 0 or 1");
+  if (a.num_splits != 0 && a.num_splits != w[2])
+    fail(ErrorKind::InvalidValue, "num_splits = ", a.num_splits, " disagrees with scheduler_metadata's plan (num_splits = ",
+         w[2], "): pass 0 (the plan's) or ", w[2]);
+  if (a.pack_gqa.has_value() && int(*a.pack_gqa) != w[3])
+    fail(ErrorKind::InvalidValue, "pack_gqa = ", *a.pack_gqa ? "true" : "false",
+         " disagrees with scheduler_metadata's plan (pack_gqa = ", w[3] ? "true" : "false", "): pass none or that");
+  return w;
+}
 
 KvcacheLayout check_kvcache_args(const KvcacheArgs& a) {
   check_presence(a);

@@ -30,6 +30,11 @@ struct KvcacheLayout {
 // Throws fa3jit::Error naming the argument and the rule.
 KvcacheLayout check_kvcache_args(const KvcacheArgs& args);
 
+// scheduler_metadata's words (kvcache.h), checked: a host int32 (4,)
+// tensor from get_scheduler_metadata, and num_splits / pack_gqa, when also
+// given, equal to its plan.
+SchedulerMetadata check_scheduler_metadata(const KvcacheArgs& args);
+
 struct KvcacheMeta {
   bool readable = false;  // false: GPU tensors with check_metadata off
   std::vector<int32_t> cu_seqlens_q, cu_seqlens_k_new, cache_seqlens, cache_batch_idx, cache_leftpad, rotary_seqlens;

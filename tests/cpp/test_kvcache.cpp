@@ -76,7 +76,11 @@ std::vector<BadCase> bad_cases() {
   static HostTensor lens_full = HostTensor::from_ints({95, 0, 1});
   static HostTensor rot_far = HostTensor::from_ints({200, 0, 0});
   static HostTensor pages(DType::i32, {3, 6});
-  static HostTensor sched = HostTensor::from_ints({1});
+  static HostTensor sched_short = HostTensor::from_ints({kSchedulerMetadataMarker, 1, 2});
+  static HostTensor sched_f32(DType::f32, {4});
+  static HostTensor sched_foreign = HostTensor::from_ints({7, 1, 2, 0});
+  static HostTensor sched_bad_pack = HostTensor::from_ints({kSchedulerMetadataMarker, 1, 2, 5});
+  static HostTensor sched_2_0 = HostTensor::from_ints({kSchedulerMetadataMarker, 1, 2, 0});
   static HostTensor cos_odd(DType::bf16, {112, 40});
   return {
       {"q_missing", [](auto&, auto& a) { a.q = Tensor{}; }, K::InvalidValue, "q is required"},
@@ -105,8 +109,33 @@ std::vector<BadCase> bad_cases() {
        K::InvalidValue, "cu_seqlens_k_new is given but k is none"},
       {"append_without_cache_seqlens", [](auto&, auto& a) { a.cache_seqlens = std::monostate{}; }, K::InvalidValue,
        "cache_seqlens is required"},
-      {"scheduler_metadata", [](auto&, auto& a) { a.scheduler_metadata = sched.view(); }, K::NotSupported,
-       "scheduler_metadata is not supported"},
+      {"scheduler_metadata_short", [](auto&, auto& a) { a.scheduler_metadata = sched_short.view(); },
+       K::InvalidValue, "scheduler_metadata.shape[0] = 3 must be 4 (the words of the plan)"},
+      {"scheduler_metadata_float", [](auto&, auto& a) { a.scheduler_metadata = sched_f32.view(); }, K::InvalidType,
+       "scheduler_metadata must be int32"},
+      {"scheduler_metadata_foreign", [](auto&, auto& a) { a.scheduler_metadata = sched_foreign.view(); },
+       K::InvalidValue, "scheduler_metadata is not a plan of get_scheduler_metadata"},
+      {"scheduler_metadata_bad_pack", [](auto&, auto& a) { a.scheduler_metadata = sched_bad_pack.view(); },
+       K::InvalidValue, "pack_gqa = 5: want num_splits >= 1 and pack_gqa 0 or 1"},
+      {"scheduler_metadata_on_gpu",
+       [](auto&, auto& a) {
+         a.scheduler_metadata = sched_2_0.view();
+         a.scheduler_metadata.device = Device{DeviceType::CUDA, 0};
+       },
+       K::InvalidValue, "scheduler_metadata must be in host memory"},
+      {"num_splits_against_scheduler_metadata",
+       [](auto&, auto& a) {
+         a.scheduler_metadata = sched_2_0.view();
+         a.num_splits = 3;
+       },
+       K::InvalidValue, "num_splits = 3 disagrees with scheduler_metadata's plan (num_splits = 2)"},
+      {"pack_gqa_against_scheduler_metadata",
+       [](auto&, auto& a) {
+         a.scheduler_metadata = sched_2_0.view();
+         a.num_splits = 0;
+         a.pack_gqa = true;
+       },
+       K::InvalidValue, "pack_gqa = true disagrees with scheduler_metadata's plan (pack_gqa = false)"},
       {"batch_idx_with_pages",
        [](auto&, auto& a) {
          a.cache_batch_idx = ints3.view();
@@ -211,6 +240,46 @@ TEST(KvcacheCpu, ValidProblemRunsBeforeMutation) {
   // The base of the error table is itself valid (so each error is the mutation's).
   const KvcacheProblem p = make_kvcache_problem(valid_config());
   EXPECT_EQ(check_kvcache_run(expected_kvcache(p), run_kvcache(p, Device{})), "");
+}
+
+// get_scheduler_metadata gives the plan the call would run and writes
+// nothing; a call given a plan runs it (here 3 splits, which the shapes
+// alone would not pick on the CPU) with the reference's answers, whatever
+// the lengths of the later call.
+TEST(KvcacheCpu, SchedulerMetadataFixesThePlan) {
+  KvcacheConfig c = valid_config();
+  c.s_cache = 700;
+  c.cache_seqlens = {500, 0, 240};
+  c.num_splits = 0;  // auto
+  KvcacheProblem p = make_kvcache_problem(c);
+  const HostTensor k_before = p.k_cache, out_before = p.out;
+  const SchedulerMetadata plan = get_scheduler_metadata(p.args());
+  EXPECT_EQ(plan[0], kSchedulerMetadataMarker);
+  EXPECT_EQ(plan[1], kSchedulerMetadataVersion);
+  EXPECT_GE(plan[2], 1);
+  EXPECT_TRUE(plan[3] == 0 || plan[3] == 1);
+  EXPECT_EQ(std::memcmp(k_before.data(), p.k_cache.data(), k_before.nbytes()), 0) << "k_cache written";
+  EXPECT_EQ(std::memcmp(out_before.data(), p.out.data(), out_before.nbytes()), 0) << "out written";
+  // The same plan asked for explicitly: the same words.
+  KvcacheArgs asked = p.args();
+  asked.num_splits = plan[2];
+  asked.pack_gqa = plan[3] != 0;
+  EXPECT_EQ(get_scheduler_metadata(asked), plan);
+
+  for (std::vector<int> lens : {std::vector<int>{500, 0, 240}, std::vector<int>{610, 3, 1}}) {
+    KvcacheConfig later = c;
+    later.cache_seqlens = lens;
+    KvcacheProblem q = make_kvcache_problem(later);
+    HostTensor forced = HostTensor::from_ints({kSchedulerMetadataMarker, kSchedulerMetadataVersion, 3, 1});
+    KvcacheArgs a = q.args();
+    a.scheduler_metadata = forced.view();
+    EXPECT_EQ(get_scheduler_metadata(a)[2], 3);  // the given plan (clamped only to the key blocks)
+    EXPECT_EQ(get_scheduler_metadata(a)[3], 1);
+    const KvcacheExpected expected = expected_kvcache(q);
+    flash_attn_with_kvcache(a);
+    const CheckResult check = check_against_reference(expected.attention, q.out.view(), q.lse.view());
+    EXPECT_TRUE(check.ok) << check.message;
+  }
 }
 
 // The append kernel compiles with NVRTC for every dtype (no GPU needed).

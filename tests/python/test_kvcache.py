@@ -109,8 +109,40 @@ def test_int_cache_seqlens_with_append():
     check(out, None, ref, plain, "float32")
 
 
+def test_scheduler_metadata_fixes_the_plan():
+    case, a, ref_kwargs, q4 = decode_problem(4, True, s_q=2)
+    kw = dict(cache_seqlens=a["seqused_k"], page_table=a["page_table"], causal=True)
+    plan = fa3jit.get_scheduler_metadata(q4, a["k"], a["v"], **kw)
+    assert plan.dtype == np.int32 and plan.shape == (4,)
+    assert plan[2] >= 1 and plan[3] in (0, 1)
+    forced = plan.copy()
+    forced[2] = 2
+    out, lse = fa3jit.flash_attn_with_kvcache(q4, a["k"], a["v"], **kw, scheduler_metadata=forced,
+                                              return_softmax_lse=True)
+    ref = attention(a["q"], a["k"], a["v"], **ref_kwargs)
+    plain, _, _ = attention(a["q"], a["k"], a["v"], **ref_kwargs, plain=np.float32)
+    check(out.reshape(a["q"].shape[:-1] + (-1,)), lse.transpose(1, 0, 2).reshape(case.h, -1), ref, plain,
+          "float32")
+    with pytest.raises(ValueError, match=r"num_splits = 3 disagrees with scheduler_metadata's plan"):
+        fa3jit.flash_attn_with_kvcache(q4, a["k"], a["v"], **kw, scheduler_metadata=forced, num_splits=3)
+    with pytest.raises(TypeError, match="unexpected keyword arguments"):
+        fa3jit.get_scheduler_metadata(q4, a["k"], a["v"], out=None)
+
+
+def test_scheduler_metadata_of_torch_inputs_is_a_cpu_tensor():
+    torch = pytest.importorskip("torch")
+    case, a, ref_kwargs, q4 = decode_problem(4, False)
+    plan = fa3jit.get_scheduler_metadata(torch.from_numpy(q4), torch.from_numpy(a["k"]),
+                                         torch.from_numpy(a["v"]),
+                                         cache_seqlens=torch.from_numpy(a["seqused_k"]),
+                                         page_table=torch.from_numpy(a["page_table"]))
+    assert plan.dtype == torch.int32 and tuple(plan.shape) == (4,) and plan.device.type == "cpu"
+
+
 @pytest.mark.parametrize("change, error, message", [
-    (dict(scheduler_metadata=np.zeros((4,), np.int32)), NotImplementedError, "scheduler_metadata"),
+    (dict(scheduler_metadata=np.zeros((4,), np.int32)), ValueError,
+     "scheduler_metadata is not a plan of get_scheduler_metadata"),
+    (dict(scheduler_metadata=np.zeros((4,), np.float32)), TypeError, "scheduler_metadata must be int32"),
     (dict(cache_leftpad=np.array([9, 0, 0], np.int32)), ValueError, r"cache_leftpad\[0\] = 9"),
     (dict(cache_batch_idx=np.array([0, 1, 7], np.int32)), ValueError, r"cache_batch_idx\[2\] = 7"),
     (dict(cache_seqlens=np.array([39, 0, 0], np.int32)), ValueError,
