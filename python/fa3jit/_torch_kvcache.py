@@ -34,8 +34,8 @@ def kvcache_op(
     rotary_seqlens: Optional[Tensor], q_descale: Optional[Tensor], k_descale: Optional[Tensor],
     v_descale: Optional[Tensor], softmax_scale: Optional[float], causal: bool, window_left: int,
     window_right: int, attention_chunk: Optional[int], softcap: float, rotary_interleaved: bool,
-    num_splits: int, pack_gqa: Optional[bool], only_qv: bool, sm_margin: int,
-    return_softmax_lse: bool, sinks: Optional[Tensor], out: Tensor,
+    scheduler_metadata: Optional[Tensor], num_splits: int, pack_gqa: Optional[bool], only_qv: bool,
+    sm_margin: int, return_softmax_lse: bool, sinks: Optional[Tensor], out: Tensor,
 ) -> Tensor:
     lse = q.new_empty(_lse_shape(q, v_cache, return_softmax_lse), dtype=torch.float32)
     inputs = _kvcache.kvcache_inputs(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin,
@@ -48,7 +48,7 @@ def kvcache_op(
                    softcap=softcap, rotary_interleaved=rotary_interleaved,
                    num_splits=num_splits, pack_gqa=pack_gqa, only_qv=only_qv,
                    sm_margin=sm_margin)
-    _kvcache.run_native(inputs, options, None, return_softmax_lse, out,
+    _kvcache.run_native(inputs, options, scheduler_metadata, return_softmax_lse, out,
                         lse if return_softmax_lse else None)
     return lse
 
@@ -57,18 +57,18 @@ def kvcache_op(
 def _(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_seqlens, cache_seqlens_int,
       cache_batch_idx, cache_leftpad, page_table, cu_seqlens_q, cu_seqlens_k_new, max_seqlen_q,
       rotary_seqlens, q_descale, k_descale, v_descale, softmax_scale, causal, window_left,
-      window_right, attention_chunk, softcap, rotary_interleaved, num_splits, pack_gqa, only_qv,
-      sm_margin, return_softmax_lse, sinks, out):
+      window_right, attention_chunk, softcap, rotary_interleaved, scheduler_metadata, num_splits,
+      pack_gqa, only_qv, sm_margin, return_softmax_lse, sinks, out):
     return q.new_empty(_lse_shape(q, v_cache, return_softmax_lse), dtype=torch.float32)
 
 
-def kvcache(inputs, options, return_softmax_lse, out):
+def kvcache(inputs, options, return_softmax_lse, out, scheduler_metadata=None):
     """flash_attn_with_kvcache for torch tensors: directly in eager mode,
     through the custom op while traced (see _torch_ops.eager_call)."""
     i, o = inputs, options
     q = i["q"]
     if _torch_ops.eager_call(q):
-        return _kvcache.run_eager(inputs, options, return_softmax_lse, out)
+        return _kvcache.run_eager(inputs, options, return_softmax_lse, out, scheduler_metadata)
     if out is None:
         shapes = output_shapes(q, i["v_cache"])
         if shapes is None:
@@ -81,7 +81,8 @@ def kvcache(inputs, options, return_softmax_lse, out):
                      i["cu_seqlens_q"], i["cu_seqlens_k_new"], o["max_seqlen_q"],
                      i["rotary_seqlens"], i["q_descale"], i["k_descale"], i["v_descale"],
                      o["softmax_scale"], o["causal"], left, right, o["attention_chunk"],
-                     o["softcap"], o["rotary_interleaved"], o["num_splits"], o["pack_gqa"],
+                     o["softcap"], o["rotary_interleaved"], scheduler_metadata, o["num_splits"],
+                     o["pack_gqa"],
                      o["only_qv"], o["sm_margin"], return_softmax_lse, i["sinks"], out)
     return (out, lse) if return_softmax_lse else out
 

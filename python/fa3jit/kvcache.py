@@ -128,8 +128,8 @@ def flash_attn_with_kvcache(
                                  cu_seqlens_k_new, max_seqlen_q, rotary_seqlens, q_descale, k_descale,
                                  v_descale, softmax_scale, causal, window_size, attention_chunk, softcap,
                                  rotary_interleaved, num_splits, pack_gqa, only_qv, sm_margin, sinks)
-    if framework_of(q) == TORCH and scheduler_metadata is None:
-        return _torch_kvcache()(inputs, options, bool(return_softmax_lse), out)
+    if framework_of(q) == TORCH:
+        return _torch_kvcache()(inputs, options, bool(return_softmax_lse), out, scheduler_metadata)
     return run_eager(inputs, options, return_softmax_lse, out, scheduler_metadata)
 
 
