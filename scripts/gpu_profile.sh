@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Nsight Compute profile of the attention kernel of `fa3jit bench` shapes,
+# in one GPU call: builds only the `fa3jit` command (like gpu_knobs.sh),
+# then per argument string profiles one launch of the forward kernel (the
+# timed run, after the reference check's launch) with the sections that say
+# where the time goes: speed of light, pipe utilization (tensor, FMA, XU =
+# MUFU), warp stall reasons, scheduler issue rate.
+#   scripts/gpu_profile.sh "--path sm90 --d 128 --seqlen 4096 --non-causal" \
+#                          "--path sm90 --dtype fp8 --d 128 --seqlen 4096 --non-causal"
+# Each string is one `fa3jit bench` shape (one d, one seqlen, causal or not);
+# environment knobs (FA3JIT_SM90_*) apply to every shape. One report per
+# shape: $OUT/profile_N.txt (ncu --print-details all), and the lines that
+# matter, printed last. ncu replays the kernel once per metric pass, so a
+# 16k shape takes a minute: prefer 4k.
+set -u -o pipefail
+source "$(dirname "$0")/lib_gpu_build.sh"
+gpu_setup /tmp/fa3jit_gpu_profile gpu-profile ""
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFA3JIT_BUILD_TESTS=OFF &&
+    ninja -C "$BUILD" -j16 fa3jit_cli
+} >"$OUT/build.log" 2>&1 || gpu_build_failed
+echo "build ok"
+n=0
+for args in "$@"; do
+  n=$((n + 1))
+  # shellcheck disable=SC2086
+  timeout "${PROFILE_TIMEOUT_S:-200}" ncu --kernel-name regex:fwd_kernel --launch-skip 1 --launch-count 1 \
+    --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats --section SchedulerStats \
+    --section Occupancy --print-details all \
+    "$BUILD/fa3jit" bench --device cuda --warmup 0 --iters 1 $args >"$OUT/profile_$n.txt" 2>&1 || status=1
+  echo "== $args"
+  grep -E "fwd_kernel|Duration|Compute \(SM\) Throughput|Memory Throughput|Executed Ipc Active|Issue Slots Busy|No Eligible|Stall|Pipe|Tensor|Warp Cycles Per Issued" \
+    "$OUT/profile_$n.txt" | head -45
+done
+exit $status
