@@ -158,7 +158,9 @@ def get_scheduler_metadata(q, k_cache, v_cache, **kwargs):
     arguments of flash_attn_with_kvcache (out, return_softmax_lse and
     scheduler_metadata aside); checks them as the call would, appends and
     writes nothing. With GPU metadata it may read lengths back (one copy and
-    sync): call it outside a captured region."""
+    sync): call it outside a captured region. Unlike FlashAttention-3's
+    get_scheduler_metadata (batch size, lengths and head counts as numbers),
+    it takes the call's own arrays, so the plan is exactly the call's."""
     import inspect
 
     allowed = [p for p in inspect.signature(flash_attn_with_kvcache).parameters
