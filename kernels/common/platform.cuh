@@ -24,6 +24,13 @@ typedef unsigned long long uint64_t;
 #endif
 
 namespace fa3jit_k {
+// A compile-time bool as a value, for generic lambdas that take either
+// branch (decltype(tag)::value).
+template <bool B>
+struct BoolTag {
+  static constexpr bool value = B;
+};
+
 FA3JIT_HD int imin(int a, int b) { return a < b ? a : b; }
 FA3JIT_HD int imax(int a, int b) { return a > b ? a : b; }
 // Floor division (rounds toward -inf, also for negative a).

@@ -88,28 +88,29 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
   // ---- K / V block loads. Unpaged rows are affine in the token index.
   KvRow kv0{0, 0};
   if constexpr (!kPaged) kv0 = kv_offset(p, s, b, 0, hk);
-  auto load_k = [&](int n, int slot) {
-    uint16_t* dst = sK + slot * kBlockN * smem_stride(kD);
-    if constexpr (kPaged)
-      load_tile<kInDtype, kBlockN, kD, kThreads>(dst, p.k, p.d, [&](int i) -> int64_t {
+  // K (kIsV false) or V: the same copy with the other tensor's pointer,
+  // dims and strides.
+  auto load_kv = [&](auto is_v, int n, int slot) {
+    constexpr bool kIsV = decltype(is_v)::value;
+    constexpr int kCols = kIsV ? kDV : kD;
+    uint16_t* dst = (kIsV ? sV : sK) + slot * kBlockN * smem_stride(kCols);
+    const void* src = kIsV ? p.v : p.k;
+    const int cols = kIsV ? p.dv : p.d;
+    if constexpr (kPaged) {
+      load_tile<kInDtype, kBlockN, kCols, kThreads>(dst, src, cols, [&](int i) -> int64_t {
         const int t = n * kBlockN + i;
-        return t < s.seqlen_k ? kv_offset(p, s, b, t, hk).k : -1;
+        if (t >= s.seqlen_k) return -1;
+        const KvRow r = kv_offset(p, s, b, t, hk);
+        return kIsV ? r.v : r.k;
       });
-    else
-      load_rows_strided<kInDtype, kBlockN, kD, kThreads>(dst, p.k, kv0.k + int64_t(n) * kBlockN * p.k_row_stride,
-                                                         p.k_row_stride, s.seqlen_k - n * kBlockN, p.d);
+    } else {
+      const int64_t stride = kIsV ? p.v_row_stride : p.k_row_stride;
+      load_rows_strided<kInDtype, kBlockN, kCols, kThreads>(dst, src, (kIsV ? kv0.v : kv0.k) + int64_t(n) * kBlockN * stride,
+                                                            stride, s.seqlen_k - n * kBlockN, cols);
+    }
   };
-  auto load_v = [&](int n, int slot) {
-    uint16_t* dst = sV + slot * kBlockN * smem_stride(kDV);
-    if constexpr (kPaged)
-      load_tile<kInDtype, kBlockN, kDV, kThreads>(dst, p.v, p.dv, [&](int i) -> int64_t {
-        const int t = n * kBlockN + i;
-        return t < s.seqlen_k ? kv_offset(p, s, b, t, hk).v : -1;
-      });
-    else
-      load_rows_strided<kInDtype, kBlockN, kDV, kThreads>(dst, p.v, kv0.v + int64_t(n) * kBlockN * p.v_row_stride,
-                                                          p.v_row_stride, s.seqlen_k - n * kBlockN, p.dv);
-  };
+  auto load_k = [&](int n, int slot) { load_kv(BoolTag<false>{}, n, slot); };
+  auto load_v = [&](int n, int slot) { load_kv(BoolTag<true>{}, n, slot); };
 
   // ---- this thread's rows: (mi, hf) -> tile row warp*16*kMT + mi*16 + g + 8*hf
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
