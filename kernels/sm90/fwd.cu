@@ -25,7 +25,7 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
   // K/V full barriers: one arrival with the TMA bytes, or one per producer
   // thread when the producer warpgroup gathers pages with cp.async
   // (paged_gather.cuh)
-  const bool gather = (kFlags & kFlagPaged) && !kFp8 && !paged_by_tma(p.page_size, kBlockN);
+  const bool gather = gathers_pages<kBlockN, kFlags, elem_bytes(kInDtype)>(p);
   const uint32_t kv_arrivals = gather ? 32 * kGatherWarps : 1;
   if (threadIdx.x == 0) {
     for (int i = 0; i < kQStages; ++i) {

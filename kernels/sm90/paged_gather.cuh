@@ -9,7 +9,9 @@
 // mode). 16-bit inputs.
 #pragma once
 #include "../common/seqinfo.cuh"
+#include "paged_boxes.cuh"
 #include "sync.cuh"
+#include "tile_config.cuh"
 
 namespace fa3jit_k::sm90 {
 
@@ -20,6 +22,14 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int kPending>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;" ::"n"(kPending) : "memory");
+}
+
+// Whether a kernel instance gathers its pages (fwd.cu sizes the full
+// barriers by it, the producer takes the gather branch): paged 16-bit
+// inputs on pages TMA cannot load.
+template <int kBlockN, int kFlags, int kElemBytes>
+__device__ __forceinline__ bool gathers_pages(const AttnParams& p) {
+  return (kFlags & kFlagPaged) && kElemBytes == 2 && !paged_by_tma(p.page_size, kBlockN);
 }
 
 // The producer warpgroup's 4 warps gather (the bf16 kernel leaves warps 1-3

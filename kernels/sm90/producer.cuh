@@ -60,7 +60,7 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
   // whole producer warpgroup (every warp runs this walk then): a thread
   // arrives on K's full barrier once its V copies are issued, and on V's
   // once the next block's K copies are (or at the tile's end).
-  const bool gather = kPaged && !kFp8 && !paged_by_tma(p.page_size, kBlockN);
+  const bool gather = gathers_pages<kBlockN, kFlags, kElem>(p);
   int kv_it = 0, tcount = 0;
   for (int round = 0; round * int(gridDim.x) < g.count; ++round) {
     const int t = tile_of_round(round);

@@ -163,14 +163,13 @@ def get_scheduler_metadata(q, k_cache, v_cache, **kwargs):
     it takes the call's own arrays, so the plan is exactly the call's."""
     import inspect
 
-    allowed = [p for p in inspect.signature(flash_attn_with_kvcache).parameters
-               if p not in _NOT_ARGUMENTS + ("q", "k_cache", "v_cache")]
-    unknown = sorted(set(kwargs) - set(allowed))
+    defaults = {name: param.default
+                for name, param in inspect.signature(flash_attn_with_kvcache).parameters.items()
+                if name not in _NOT_ARGUMENTS + ("q", "k_cache", "v_cache")}
+    unknown = sorted(set(kwargs) - set(defaults))
     if unknown:
         raise TypeError(f"get_scheduler_metadata() got unexpected keyword arguments {unknown}; "
-                        f"it takes those of flash_attn_with_kvcache: {allowed}")
-    defaults = {p.name: p.default for p in inspect.signature(flash_attn_with_kvcache).parameters.values()
-                if p.name in allowed}
+                        f"it takes those of flash_attn_with_kvcache: {list(defaults)}")
     inputs, options = _arguments(q, k_cache, v_cache, **{**defaults, **kwargs})
     words = _native.call(_fa3jit.flash_attn_with_kvcache, _TENSOR_ARGS,
                          dict(inputs, **options, scheduler_metadata=None, out=None, softmax_lse=None,

@@ -52,6 +52,11 @@ TmaView kv_view(const Plan& plan, bool is_v) {
   return v;
 }
 
+// Whether the key's kernel gathers the plan's pages (pages TMA cannot load).
+bool gathers_pages(const fa3jit_k::AttnParams& p, const Sm90KernelKey& key) {
+  return p.page_table && !fa3jit_k::sm90::paged_by_tma(p.page_size, key.block_n);
+}
+
 // (batch, head) pairs per group of the tile list (kernels/sm90/
 // tile_sched.cuh): enough for two rounds of the persistent grid, so that
 // the longest-first order balances the CTAs, and no more, so that the CTAs
@@ -86,7 +91,7 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   // Pages TMA loads (kernels/sm90/paged_boxes.cuh): multiples of the key
   // block, or whole 8-row swizzle patterns tiling it; other pages are
   // gathered with cp.async (paged_gather.cuh, 16-bit inputs).
-  const bool gather = sm90_gathers_pages(plan);
+  const bool gather = gathers_pages(p, key);
   if (gather && fp8)
     not_supported("page_size = " + std::to_string(p.page_size) + " with fp8 inputs: fp8 pages must be a multiple of the key block (" +
                   std::to_string(key.block_n) + " keys for d = " + std::to_string(key.d) +
@@ -118,10 +123,7 @@ void check_sm90_supports(const Plan& plan, const DeviceInfo& dev) {
   if (const std::string why = split_combine_grid_error(p, plan.num_splits_requested); !why.empty()) not_supported(why);
 }
 
-bool sm90_gathers_pages(const Plan& plan) {
-  const fa3jit_k::AttnParams& p = plan.params;
-  return p.page_table && !fa3jit_k::sm90::paged_by_tma(p.page_size, sm90_key_for(plan).block_n);
-}
+bool sm90_gathers_pages(const Plan& plan) { return gathers_pages(plan.params, sm90_key_for(plan)); }
 
 bool sm90_preferred(const Plan& plan, const DeviceInfo& dev) {
   const fa3jit_k::AttnParams& p = plan.params;
@@ -165,7 +167,7 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   // No key anywhere (k has no rows): no K/V block is ever loaded, and TMA
   // cannot describe an empty tensor; q's map stands in.
   const TmaView kv = kv_view(plan, false);
-  const bool no_keys = kv.rows == 0 || kv.batches == 0 || sm90_gathers_pages(plan);  // no K/V tensor maps
+  const bool no_keys = kv.rows == 0 || kv.batches == 0 || gathers_pages(params, key);  // no K/V tensor maps
   // Paged: a box holds the block, or one page when pages are smaller.
   const int box_rows = params.page_table ? fa3jit_k::sm90::paged_box_rows(key.block_n, params.page_size) : key.block_n;
   CUtensorMap tk = no_keys ? tq : encode_tma("k", kv, plan.in_dtype, 1, box_rows);

@@ -11,8 +11,7 @@ namespace fa3jit::detail {
 
 // Throws fa3jit::Error (NotSupported) naming the argument when the sm90
 // path cannot run the plan on `dev` (e.g. "page_size = 12 with fp8 inputs: ...
-// on the sm90 path"). Called before the schedule is
-// resolved.
+// on the sm90 path"). Called before the schedule is resolved.
 void check_sm90_supports(const Plan& plan, const DeviceInfo& dev);
 
 // Whether the plan's pages are gathered with cp.async (pages TMA cannot

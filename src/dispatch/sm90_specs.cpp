@@ -107,11 +107,14 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.mask = fwd_mask_kind(p);
   key.paged = p.page_table != nullptr;
   key.softcap = p.softcap > 0.f;
-  key.block_n = sm90_block_n(key.d, key.dv, key.mask != k::kMaskNone, key.paged, key.softcap);
+  // fp8: a multiple of 64 (the V transpose's chunks)
+  key.block_n = fp8 ? sm90_fp8_block_n(key.dv)
+                    : sm90_block_n(key.d, key.dv, key.mask != k::kMaskNone, key.paged, key.softcap);
   // Pages of 64 keys (a common serving size) with 128-key blocks: 64-key blocks.
   if (key.paged && p.page_size % key.block_n != 0 && p.page_size % 64 == 0) key.block_n = 64;
   // FA3JIT_SM90_BLOCK_N replaces the key block (tuning on a new GPU): one of
-  // the wgmma widths the kernel is built with that is a multiple of 16.
+  // the wgmma widths the kernel is built with that is a multiple of 16; fp8
+  // takes it when it is a multiple of 64 (64, 128, 192) and else keeps its own.
   if (const char* text = std::getenv("FA3JIT_SM90_BLOCK_N"); text && *text) {
     char* end = nullptr;
     const long n = std::strtol(text, &end, 10);
@@ -120,7 +123,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
     if (!ok)
       throw Error(ErrorKind::InvalidValue, std::string("FA3JIT_SM90_BLOCK_N must be one of 64, 80, 96, 112, 128, 144, "
                                                        "160, 176, 192; got '") + text + "'");
-    key.block_n = int(n);
+    if (!fp8 || n % 64 == 0) key.block_n = int(n);
   }
   key.varlen = fwd_is_varlen(p);
   key.sinks = p.sinks != nullptr;
@@ -146,15 +149,6 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
     if (t != "2" && t != "3" && t != "4")
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_STAGES must be 2, 3 or 4; got '" + t + "'");
     key.stages = t[0] - '0';
-  }
-  if (fp8) {  // the fp8 key block: a multiple of 64 (the V transpose's chunks)
-    key.block_n = sm90_fp8_block_n(key.dv);
-    if (key.paged && p.page_size % key.block_n != 0 && p.page_size % 64 == 0) key.block_n = 64;  // pages of 64
-    // FA3JIT_SM90_BLOCK_N (tuning) applies to fp8 when it is 64, 128 or 192
-    if (const char* text = std::getenv("FA3JIT_SM90_BLOCK_N"); text && *text) {
-      const long n = std::strtol(text, nullptr, 10);
-      if (n == 64 || n == 128 || n == 192) key.block_n = int(n);
-    }
   }
   key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype);
   return key;
