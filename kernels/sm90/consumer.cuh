@@ -214,6 +214,10 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         wgmma_wait<0>();
         fence_regs(s);
         release(sm.k_empty(st));
+        // Only S = Q K^T reads Q: after the tile's last S the producer may
+        // load the next tile's Q (with one Q buffer, d 192 / 256, its load
+        // then overlaps this tile's last P V and epilogue).
+        if (x.n_end - 1 == x.n_begin) release(sm.q_empty(qs));
         softmax(s, x.n_end - 1, alpha);  // O is still 0: nothing to rescale
         pack_p(s, pa);
       }
@@ -238,6 +242,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         wgmma_wait<1>();  // S landed; P V may still run
         fence_regs(s);
         release(sm.k_empty(st));
+        if (n == x.n_begin) release(sm.q_empty(qs));  // the tile's last S
         softmax(s, n, alpha);
         wgmma_wait<0>();  // P V done: O can be rescaled, pa rewritten
         fence_regs(o);
@@ -253,7 +258,6 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       fence_regs(o);
       release(sm.v_empty(st));
       ++kv_it;
-      release(sm.q_empty(qs));  // every MMA reading this Q is done
       ++tcount;
     }
 
