@@ -7,6 +7,8 @@
 #   here:  git archive -o build/ab_old.tar.gz COMMIT
 #   GPU:   scripts/gpu_ab.sh build/ab_old.tar.gz ROUNDS bench arguments...
 #          (carry build/ab_old.tar.gz)
+# Several argument sets (e.g. one per --dtype) separated by a lone `::` run
+# one after another within each round.
 # Prints every round's rows, A first; logs in $OUT/ab_logs.tar.gz.
 set -u -o pipefail
 source "$(dirname "$0")/lib_gpu_build.sh"
@@ -24,12 +26,23 @@ build_cli() {  # source dir, build dir
 }
 { build_cli "$old_src" "$BUILD-a" && build_cli "$ROOT" "$BUILD-b"; } >"$OUT/build.log" 2>&1 || gpu_build_failed
 echo "build ok"
+# the argument sets, split at `::`
+sets=()
+cur=""
+for a in "$@"; do
+  if [[ $a == "::" ]]; then sets+=("$cur"); cur=""; else cur+="$a "; fi
+done
+sets+=("$cur")
 for ((r = 1; r <= rounds; ++r)); do
-  for side in a b; do
-    # each side its own kernel cache: the two trees' kernels differ
-    FA3JIT_CACHE_DIR=$BUILD-$side/jit-cache "$BUILD-$side/fa3jit" bench --device cuda "$@" >"$OUT/$side$r.log" 2>&1 ||
-      status=1
-    grep -E "^b[0-9]+ " "$OUT/$side$r.log" | sed "s/^/$side$r  /" || tail -3 "$OUT/$side$r.log"
+  for ((i = 0; i < ${#sets[@]}; ++i)); do
+    for side in a b; do
+      log="$OUT/$side$r-$i.log"
+      # each side its own kernel cache: the two trees' kernels differ
+      # shellcheck disable=SC2086
+      FA3JIT_CACHE_DIR=$BUILD-$side/jit-cache "$BUILD-$side/fa3jit" bench --device cuda ${sets[$i]} >"$log" 2>&1 ||
+        status=1
+      grep -E "^b[0-9]+ " "$log" | sed "s/^/$side$r  /" || tail -3 "$log"
+    done
   done
 done
 exit $status

@@ -68,6 +68,10 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
   constexpr bool kFp8 = kInDtype == kFP8E4M3;
   constexpr int kOutDtype = kFp8 ? kBF16 : kInDtype;
   constexpr float kPShift = kFp8 ? 8.f : 0.f;
+  // How far (log2 units) a row's running max may trail its true max: P
+  // then stays below 2^kMaxSlack * 2^kPShift, for fp8 within e4m3's 448
+  // (2^8.8 = 445.7), for 16-bit P well inside its range.
+  constexpr float kMaxSlack = kFp8 ? 0.8f : 8.f;
   constexpr int kKStep = kFp8 ? 32 : 16;
   constexpr int kKSteps = kD / kKStep, kPSteps = kBlockN / kKStep;
   static_assert(kD % 16 == 0 && kDV % 16 == 0 && kBlockN % 16 == 0, "dims must be multiples of 16");
@@ -132,31 +136,52 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
     // Scores of block n in log2 units (masked keys -inf, only boundary
     // blocks test), the online softmax (new max, running sum, the factor
     // alpha that O must be rescaled by) and P as 16-bit A fragments.
-    // With a positive scale and no softcap the raw scores are only scaled
-    // inside the exponent (one FFMA per score): max(s) * scale = max(s * scale).
-    constexpr bool kFused = !kSoftcap && (kFlags & kFlagScalePositive);
+    // Without softcap the raw scores are scaled only inside the exponent (one
+    // FFMA per score): log2 units are s * f, and the row max of s * f is f
+    // times the raw max for f > 0, the raw min for f < 0 (the fp8 descales
+    // are device values: their sign is known only here), and a masked raw
+    // score is -inf / +inf to match. A zero scale becomes a tiny positive
+    // one: masked keys stay -inf (not 0 * inf = NaN) and every other
+    // exponent rounds to exactly 0, as with 0.
+    constexpr bool kFused = !kSoftcap;
+    const float f = !kFused ? 1.f : scale_log2 == 0.f ? 1e-30f : scale_log2;
+    const bool f_neg = f < 0.f;
+    const float masked = f_neg ? -neg_inf() : neg_inf();
     auto softmax = [&](float (&s)[kNS], int n, float (&alpha)[2]) {
       const bool full = n * kBlockN >= x.full_begin && (n + 1) * kBlockN <= x.full_end;
       if constexpr (!kFused) {
 #pragma unroll
-        for (int i = 0; i < kNS; ++i) s[i] = kSoftcap ? apply_softcap(s[i] * scale, softcap) * kLog2e : s[i] * scale_log2;
+        for (int i = 0; i < kNS; ++i) s[i] = apply_softcap(s[i] * scale, softcap) * kLog2e;
       }
       if (!full) {  // a branch, so that interior blocks pay nothing for the mask
 #pragma unroll
         for (int i = 0; i < kNS; ++i)
-          if (!key_visible(rk[(i / 2) & 1], n * kBlockN + (i / 4) * 8 + 2 * t4 + (i & 1))) s[i] = neg_inf();
+          if (!key_visible(rk[(i / 2) & 1], n * kBlockN + (i / 4) * 8 + 2 * t4 + (i & 1))) s[i] = masked;
       }
-      const float f = kFused ? scale_log2 : 1.f;  // log2 units = s * f
 #pragma unroll
       for (int hf = 0; hf < 2; ++hf) {
-        float mx = neg_inf();
+        float mx;
+        if (f_neg) {  // a uniform branch: one FMNMX per score either way
+          mx = masked;
 #pragma unroll
-        for (int c = 0; c < kNS / 4; ++c) mx = fmaxf(mx, fmaxf(s[4 * c + 2 * hf], s[4 * c + 2 * hf + 1]));
-        mx = quad_max(mx) * f;
-        const float m_new = fmaxf(m_run[hf], mx);
-        const float m_use = m_new == neg_inf() ? 0.f : m_new;  // no key yet: avoid inf - inf
-        alpha[hf] = fast_exp2(m_run[hf] - m_use);
-        m_run[hf] = m_new;
+          for (int c = 0; c < kNS / 4; ++c) mx = fminf(mx, fminf(s[4 * c + 2 * hf], s[4 * c + 2 * hf + 1]));
+          mx = quad_min(mx) * f;
+        } else {
+          mx = masked;
+#pragma unroll
+          for (int c = 0; c < kNS / 4; ++c) mx = fmaxf(mx, fmaxf(s[4 * c + 2 * hf], s[4 * c + 2 * hf + 1]));
+          mx = quad_max(mx) * f;
+        }
+        // The running max moves only when the block's exceeds it by more
+        // than kMaxSlack: P stays below 2^kMaxSlack (times 2^kPShift), and
+        // O is rescaled only in the blocks where some row's max moved.
+        if (mx > m_run[hf] + kMaxSlack) {
+          alpha[hf] = fast_exp2(m_run[hf] - mx);  // 0 after -inf (no key yet)
+          m_run[hf] = mx;
+        } else {
+          alpha[hf] = 1.f;
+        }
+        const float m_use = m_run[hf] == neg_inf() ? 0.f : m_run[hf];  // no key yet: avoid inf - inf
         float sum = 0.f;
 #pragma unroll
         for (int c = 0; c < kNS / 4; ++c)
@@ -181,6 +206,8 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       }
     };
     auto rescale_o = [&](const float (&alpha)[2]) {
+      // a warp-uniform branch: most blocks leave every row's max in place
+      if (!__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) return;
 #pragma unroll
       for (int c = 0; c < kNO / 4; ++c) {
         o[4 * c] *= alpha[0];

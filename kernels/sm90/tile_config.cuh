@@ -13,10 +13,9 @@ enum : int {
   kFlagSinks = 4,     // attention-sink logits join the denominator
   kFlagPackGqa = 8,   // a tile holds the q-heads of one kv-head
   kFlagPingpong = 16, // the consumer warpgroups take turns issuing MMAs
-  kFlagScalePositive = 32,  // the score scale is > 0 (the softmax scales inside exp2)
-  kFlagQDouble = 64,  // two Q buffers: the next tile's Q loads during this tile
-  kFlagSplit = 128,   // split-KV: fp32 partials into the workspace, for the combine kernel
-  kFlagOneWarpgroup = 256,  // decode: one consumer warpgroup, 64-row Q tiles (no pingpong)
+  kFlagQDouble = 32,  // two Q buffers: the next tile's Q loads during this tile
+  kFlagSplit = 64,    // split-KV: fp32 partials into the workspace, for the combine kernel
+  kFlagOneWarpgroup = 128,  // decode: one consumer warpgroup, 64-row Q tiles (no pingpong)
 };
 
 // Mask kinds (template argument kMask), as on the sm80 path.

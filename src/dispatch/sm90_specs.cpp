@@ -20,7 +20,6 @@ int flags_of(const Sm90KernelKey& key) {
   if (key.sinks) f |= k::kFlagSinks;
   if (key.pack_gqa) f |= k::kFlagPackGqa;
   if (key.pingpong) f |= k::kFlagPingpong;
-  if (key.scale_positive) f |= k::kFlagScalePositive;
   if (key.q_stages == 2) f |= k::kFlagQDouble;
   if (key.split) f |= k::kFlagSplit;
   if (key.warpgroups == 1) f |= k::kFlagOneWarpgroup;
@@ -130,7 +129,6 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.pack_gqa = p.pack_gqa != 0 && sm90_can_pack(p.h, p.h_k);
   key.split = p.num_splits > 1;
   key.warpgroups = sm90_consumer_warpgroups(int64_t(p.max_seqlen_q) * (key.pack_gqa ? p.h / p.h_k : 1));
-  key.scale_positive = p.softmax_scale > 0.f && !p.q_descale && !p.k_descale;
   key.pingpong = sm90_default_pingpong(key.d, key.dv, key.mask != k::kMaskNone, key.dtype);
   // FA3JIT_SM90_PINGPONG=0|1 replaces the default (tuning).
   if (const char* text = std::getenv("FA3JIT_SM90_PINGPONG"); text && *text) {
@@ -222,7 +220,6 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
         key.mask = mask;
         key.block_n = fp8 ? sm90_fp8_block_n(key.dv) : sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false);
         key.pingpong = sm90_default_pingpong(key.d, key.dv, mask != k::kMaskNone, dt);
-        key.scale_positive = !fp8;
         key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, dt);
         specs.push_back(sm90_fwd_spec(key));
       }

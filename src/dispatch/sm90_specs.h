@@ -25,7 +25,6 @@ struct Sm90KernelKey {
   bool sinks = false;
   bool pack_gqa = false;
   bool pingpong = true;       // consumer warpgroups alternate their MMAs (default: d, dv <= 128)
-  bool scale_positive = true; // softmax_scale > 0, no descale: the scale folds into exp2
   int q_stages = 1;           // 2: the next tile's Q loads during this one (where smem allows)
   bool split = false;         // split-KV: fp32 partials into a workspace, then the combine kernel
   int warpgroups = 2;         // consumer warpgroups: 2 (128-row tiles) or 1 (64-row decode tiles)

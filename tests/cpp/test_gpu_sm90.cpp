@@ -421,6 +421,59 @@ void add_gathered_page_cases(VarlenCaseList& cs) {
       }
 }
 
+// The score scale's sign, known only at run time (the fp8 descales are
+// device values): a negative scale makes the row's largest scaled score its
+// smallest raw one, a zero scale is run as a tiny positive one; with masks,
+// so that masked keys must stay out either way. fp8 through k_descale, 16-bit
+// through softmax_scale; prefill (2 warpgroups) and split decode (1).
+void add_score_sign_cases(VarlenCaseList& cs) {
+  for (float factor : {-1.f, 0.f}) {
+    ProblemConfig c;
+    c.dtype = DType::fp8_e4m3;
+    c.p_e4m3 = true;
+    c.descale = true;
+    c.k_descale_factor = factor;
+    c.d = c.dv = 128;
+    c.causal = true;
+    c.max_len = 400;
+    const std::string sign = factor < 0 ? "negative" : "zero";
+    cs.add("fp8_" + sign + "_k_descale_causal", c);
+    c.causal = false;
+    c.window_left = 60;
+    c.window_right = 30;
+    c.d = c.dv = 256;
+    cs.add("fp8_" + sign + "_k_descale_window_d256", c);
+  }
+  for (float scale : {-0.2f, 0.f}) {
+    const std::string sign = scale < 0 ? "negative" : "zero";
+    ProblemConfig c;
+    c.softmax_scale = scale;
+    c.d = c.dv = 128;
+    c.causal = true;
+    c.max_len = 400;
+    cs.add("bf16_" + sign + "_scale_causal", c);
+    c.dtype = DType::f16;
+    c.d = c.dv = 64;
+    c.causal = false;
+    c.attention_chunk = 48;
+    c.sinks = true;
+    cs.add("f16_" + sign + "_scale_chunk_sinks_d64", c);
+    c = ProblemConfig{};  // decode: GQA 32/8 packed, split
+    c.softmax_scale = scale;
+    c.h = 32;
+    c.h_k = 8;
+    c.d = c.dv = 128;
+    c.causal = true;
+    c.seqlens_q = {1, 4, 2};
+    c.seqlens_k = {900, 37, 300};
+    c.batch = 3;
+    c.num_splits = 3;
+    RunOptions o;
+    o.pack_gqa = true;
+    cs.add("bf16_" + sign + "_scale_decode_split3", c, o);
+  }
+}
+
 std::vector<Case> all_cases() {
   VarlenCaseList cs(900);
   auto add = [&](std::string name, ProblemConfig cfg, RunOptions opt = {}) { cs.add(std::move(name), cfg, opt); };
@@ -504,6 +557,7 @@ std::vector<Case> all_cases() {
   }
   add_small_page_cases(cs);  // last: the earlier cases keep their seeds
   add_gathered_page_cases(cs);
+  add_score_sign_cases(cs);
   return cs.take();
 }
 

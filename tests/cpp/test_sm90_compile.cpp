@@ -85,11 +85,6 @@ detail::Sm90KernelKey with_block_n(detail::Sm90KernelKey x, int block_n) {
   return x;
 }
 
-detail::Sm90KernelKey scale_positive(detail::Sm90KernelKey x) {
-  x.scale_positive = true;
-  return x;
-}
-
 TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
   const std::vector<detail::Sm90KernelKey> keys = {
       key(DType::bf16, 64, k::kMaskNone),
@@ -104,7 +99,7 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
       split_key(key(DType::bf16, 128, k::kMaskLocal, false, true, true), 2),  // split, 2 warpgroups
       split_key(key(DType::bf16, 256, k::kMaskCausal, true), 1),
       split_key(with_block_n(key(DType::bf16, 128, k::kMaskCausal, true, false, false, true), 64), 1),  // pages of 64
-      scale_positive(key(DType::bf16, 256, k::kMaskCausal, true)),  // paged d256 prefill: the gather's widest rows
+      key(DType::bf16, 256, k::kMaskCausal, true),  // paged d256 prefill: the gather's widest rows
   };
   expect_compile(keys, [](const detail::Sm90KernelKey& x, const jit::KernelSpec& s) {
     EXPECT_TRUE(s.arch_specific) << x.describe();
@@ -117,7 +112,6 @@ detail::Sm90KernelKey fp8_key(int d, int mask, bool paged = false, bool softcap 
                               bool pack = false, int dv = 0) {
   detail::Sm90KernelKey x = key(DType::fp8_e4m3, d, mask, paged, softcap, sinks, pack, dv);
   x.block_n = detail::sm90_fp8_block_n(x.dv);
-  x.scale_positive = false;  // descales
   x.q_stages = detail::sm90_q_stages(x.d, x.dv, x.block_n, x.stages, DType::fp8_e4m3);
   return x;
 }
@@ -179,7 +173,6 @@ TEST(Sm90Specs, Fp8KeysAndSharedMemory) {
   EXPECT_EQ(x.d, 128);
   EXPECT_EQ(x.dv, 128);
   EXPECT_EQ(x.block_n, 128);
-  EXPECT_FALSE(x.scale_positive);
   EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<128, 128, 128, 2, 3, 1, "), std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;
   const DeviceInfo h100 = simulated_h100();
@@ -243,7 +236,9 @@ TEST(Sm90Specs, KeyOfAPlan) {
   EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, false), 80);
   EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, true), 64);
   EXPECT_EQ(detail::sm90_block_n(256, 256, true, false, false), 64);
-  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 160, 2, 2, 2, 126>"), std::string::npos)
+  const int flags = k::kFlagSoftcap | k::kFlagSinks | k::kFlagPackGqa | k::kFlagPingpong | k::kFlagQDouble;
+  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 160, 2, 2, 2, " + std::to_string(flags) + ">"),
+            std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;
 }
 
@@ -441,8 +436,10 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   f.dtypes = {DType::bf16};
   const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
   ASSERT_EQ(some.size(), 2u);
-  // (flags 112 = scale positive 32 + Q double 64 + pingpong 16: d128 with a mask pingpongs)
-  EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, 112>"), std::string::npos) << some[1].kernel_name;
+  // (two Q buffers, and pingpong: d128 with a mask pingpongs)
+  const std::string flags = std::to_string(k::kFlagQDouble | k::kFlagPingpong);
+  EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, " + flags + ">"), std::string::npos)
+      << some[1].kernel_name;
   // fp8: the kernel a causal call with descales runs (d 100 / 96 run padded to 128)
   f.dtypes = {DType::fp8_e4m3};
   f.head_dims = {100, 256};
@@ -488,7 +485,7 @@ TEST(Sm90Specs, DecodeTakesTheOneWarpgroupKernelAndSplits) {
   EXPECT_EQ(detail::sm90_block_m(x), 64);
   EXPECT_EQ(detail::sm90_threads(x), 256);
   EXPECT_NE(x.describe().find("split tile 64x128"), std::string::npos) << x.describe();
-  const int flags = k::kFlagPaged | k::kFlagPackGqa | k::kFlagScalePositive | k::kFlagQDouble | k::kFlagSplit |
+  const int flags = k::kFlagPaged | k::kFlagPackGqa | k::kFlagQDouble | k::kFlagSplit |
                     k::kFlagOneWarpgroup;
   EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find(", " + std::to_string(flags) + ">"), std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;

@@ -140,6 +140,7 @@ Problem make_problem(const ProblemConfig& cfg) {
       *t = HostTensor(DType::f32, {cfg.batch, cfg.h_k});
       t->fill_uniform(rng, 0.5f, 2.f);
     }
+    for (int64_t i = 0; i < p.k_descale.numel(); ++i) p.k_descale.set(i, p.k_descale.get(i) * cfg.k_descale_factor);
   }
   if (cfg.sinks) {
     p.sinks = HostTensor(cfg.sinks_dtype, {cfg.h});
@@ -178,6 +179,7 @@ VarlenArgs Problem::args() const {
   a.window_size = {cfg.window_left, cfg.window_right};
   a.attention_chunk = cfg.attention_chunk;
   a.softcap = cfg.softcap;
+  a.softmax_scale = cfg.softmax_scale;
   a.num_splits = cfg.num_splits;
   a.only_qv = cfg.only_qv;
   a.return_softmax_lse = cfg.return_lse;

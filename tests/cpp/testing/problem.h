@@ -2,6 +2,7 @@
 // of an output against the float64 reference with the design's tolerance.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ struct ProblemConfig {
   bool qv = false;
   bool only_qv = false;
   bool descale = false;  // q/k/v_descale (random in [0.5, 2])
+  // Multiplies every k_descale: negative or zero scales reach the kernels
+  // that fold the score scale into exp2 only at run time.
+  float k_descale_factor = 1.f;
+  std::optional<float> softmax_scale{};  // the default (1 / sqrt(d)) if unset
   bool return_lse = true;
   int num_splits = 1;
   bool give_out = true;  // pass an out buffer (poisoned) rather than allocate
