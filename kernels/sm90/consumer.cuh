@@ -85,7 +85,8 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
   const TileGrid grid = tile_grid<kFlags>(p, group);
   const MaskSpec ms = mask_spec(p);
   const float softcap = p.softcap;
-  int kv_it = 0, tcount = 0;
+  RingPos<kStages> kv;  // the K / V buffer of the next block
+  int tcount = 0;
   pingpong_start<kPingpong>(cw);
 
   for (int round = 0; round * int(gridDim.x) < grid.count; ++round) {
@@ -228,8 +229,8 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
     // so one's softmax runs under the other's MMAs.
     if (x.n_end > x.n_begin) {  // else the producer loaded no Q (tile_sched.cuh)
       mbar_wait(sm.q_full(qs), (tcount / S::kQBuffers) & 1);
-      int st = kv_it % kStages;
-      uint32_t ph = (kv_it / kStages) & 1;
+      int st = kv.st;
+      uint32_t ph = kv.ph;
       uint32_t pa[kPSteps][4];
       float alpha[2];
       {
@@ -257,9 +258,9 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       }
       for (int n = x.n_end - 2; n >= x.n_begin; --n) {
         const int st_prev = st;
-        ++kv_it;
-        st = kv_it % kStages;
-        ph = (kv_it / kStages) & 1;
+        kv.advance();
+        st = kv.st;
+        ph = kv.ph;
         float s[kNS];
         mbar_wait(sm.k_full(st), ph);
         pingpong_begin<kPingpong>(cw);
@@ -284,7 +285,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       wgmma_wait<0>();
       fence_regs(o);
       release(sm.v_empty(st));
-      ++kv_it;
+      kv.advance();
       ++tcount;
     }
 

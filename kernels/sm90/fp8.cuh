@@ -82,8 +82,9 @@ constexpr int kNoMoreBlocks = -0x7fffffff - 1;  // a staging buffer's key count 
 // Key chunk kc of the block (kHalf: its 64 keys fill half of the V^T rows;
 // the half-warps h then take the 16-key groups kg = 0..3 of two units,
 // 2 x + h, the second with its words ^ 1, so that its stores land 4 swizzle
-// units away: still no conflict).
-template <int kDV, int kBlockN, bool kHalf>
+// units away: still no conflict). kZeroTail: some keys of the chunk are
+// past `valid` (else no key is zeroed, and no select is spent on it).
+template <int kDV, int kBlockN, bool kHalf, bool kZeroTail>
 __device__ __forceinline__ void transpose_chunk(uint32_t vs, uint32_t vt, int valid, int tid, int kc) {
   constexpr int kUnits = kDV / 16;  // 16-byte units of a V row (all column chunks)
   const int warp = tid / 32, lane = tid % 32, m = lane / 4, t = lane % 4, h = m / 4, kg = kHalf ? m % 4 : m;
@@ -115,8 +116,10 @@ __device__ __forceinline__ void transpose_chunk(uint32_t vs, uint32_t vt, int va
 #pragma unroll
       for (int y = 0; y < 2; ++y) {
         const int word = ((kg + y0 + y) % 4) ^ (kHalf ? h : 0);
+        if constexpr (kZeroTail) {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) w[y][i] = (keep >> i) & 1u ? w[y][i] : 0u;
+          for (int i = 0; i < 4; ++i) w[y][i] = (keep >> i) & 1u ? w[y][i] : 0u;
+        }
         // 4 x 4 byte transpose: out[j] = byte j of w[0], w[1], w[2], w[3]
         const uint32_t t0 = byte_perm(w[y][0], w[y][1], 0x5140), t1 = byte_perm(w[y][0], w[y][1], 0x7362);
         const uint32_t t2 = byte_perm(w[y][2], w[y][3], 0x5140), t3 = byte_perm(w[y][2], w[y][3], 0x7362);
@@ -135,9 +138,15 @@ __device__ __forceinline__ void transpose_chunk(uint32_t vs, uint32_t vt, int va
 template <int kDV, int kBlockN>
 __device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid, int tid) {
   static_assert(kDV % 64 == 0 && kBlockN % 64 == 0, "fp8 V transpose: dv and the key block multiples of 64");
+  if (valid >= kBlockN) {  // a whole block (all but a sequence's last)
 #pragma unroll 1
-  for (int kc = 0; kc < kBlockN / 128; ++kc) transpose_chunk<kDV, kBlockN, false>(vs, vt, valid, tid, kc);
-  if constexpr (kBlockN % 128 != 0) transpose_chunk<kDV, kBlockN, true>(vs, vt, valid, tid, kBlockN / 128);
+    for (int kc = 0; kc < kBlockN / 128; ++kc) transpose_chunk<kDV, kBlockN, false, false>(vs, vt, valid, tid, kc);
+    if constexpr (kBlockN % 128 != 0) transpose_chunk<kDV, kBlockN, true, false>(vs, vt, valid, tid, kBlockN / 128);
+    return;
+  }
+#pragma unroll 1
+  for (int kc = 0; kc < kBlockN / 128; ++kc) transpose_chunk<kDV, kBlockN, false, true>(vs, vt, valid, tid, kc);
+  if constexpr (kBlockN % 128 != 0) transpose_chunk<kDV, kBlockN, true, true>(vs, vt, valid, tid, kBlockN / 128);
 }
 
 }  // namespace fa3jit_k::sm90

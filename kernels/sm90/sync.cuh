@@ -34,6 +34,20 @@ __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t phase) {
 
 // ---- named barriers (ids 1..15; 0 is __syncthreads). `threads` counts
 // every thread that syncs or arrives, a multiple of 32.
+// A position in a ring of kStages buffers: the buffer and the parity of its
+// mbarriers' phase, advanced without a division (3 stages would divide).
+template <int kStages>
+struct RingPos {
+  int st = 0;
+  uint32_t ph = 0;
+  __device__ __forceinline__ void advance() {
+    if (++st == kStages) {
+      st = 0;
+      ph ^= 1;
+    }
+  }
+};
+
 __device__ __forceinline__ void named_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
 }
