@@ -50,6 +50,17 @@ FA3JIT_HD float value_scale(const AttnParams& p, int b, int hk) {
   return p.v_descale ? p.v_descale[b * p.v_descale_b_stride + hk * p.v_descale_h_stride] : 1.f;
 }
 
+// Lazy running max of the GPU paths' online softmax: a row's max moves
+// only when a block's max exceeds it by more than `slack` log2 units, so
+// that most blocks skip rescaling the output (the exponentials then reach
+// up to 2^slack: 2^8 for 16-bit P; e4m3 P, already scaled by 2^8, takes
+// 0.8, as 2^8.8 < 448). `mult` turns the maxima into log2 units. A row with
+// no key yet (both -inf) does not move (NaN > slack is false).
+constexpr float kMaxSlack16 = 8.f, kMaxSlackE4m3 = 0.8f;
+FA3JIT_HD bool running_max_moves(float block_max, float running_max, float mult, float slack) {
+  return (block_max - running_max) * mult > slack;
+}
+
 // A finished row: out = acc * out_scale, and its LSE.
 struct RowFinal {
   float out_scale;

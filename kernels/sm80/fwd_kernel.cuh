@@ -182,8 +182,10 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
     after_scores();
 
     // Online softmax: the running sum and output scale by alpha =
-    // exp2(m_old - m_new); the output only when some row of the warp got a
-    // new max (alpha = 1 for all others).
+    // exp2(m_old - m_new). A row's running max moves only when the block's
+    // exceeds it by more than 8 log2 units (running_max_moves), and the output is rescaled
+    // only when some row of the warp moved (alpha = 1 for all others): at
+    // d 256 the rescale costs 4x the block's exponentials.
     uint32_t pa[kMT][kNT / 2][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi) {
@@ -193,18 +195,19 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt) mx = fmaxf(mx, fmaxf(sacc[mi][nt][2 * hf], sacc[mi][nt][2 * hf + 1]));
         mx = quad_max(mx);
-        const float m_new = fmaxf(m_run[mi][hf], mx);
-        const float m_use = m_new == neg_inf() ? 0.f : m_new;  // a row with no key yet: avoid inf - inf
+        const bool moves = running_max_moves(mx, m_run[mi][hf], mult, kMaxSlack16);
+        const float m_old = m_run[mi][hf];
+        if (moves) m_run[mi][hf] = mx;
+        const float m_use = m_run[mi][hf] == neg_inf() ? 0.f : m_run[mi][hf];  // no key yet: avoid inf - inf
         const float m_log2 = m_use * mult;
-        const float alpha = fast_exp2(m_run[mi][hf] * mult - m_log2);
-        if (__any_sync(0xffffffffu, m_new > m_run[mi][hf])) {
+        const float alpha = moves ? fast_exp2(m_old * mult - m_log2) : 1.f;
+        if (__any_sync(0xffffffffu, moves)) {
 #pragma unroll
           for (int vt = 0; vt < kVT; ++vt) {
             o[mi][vt][2 * hf] *= alpha;
             o[mi][vt][2 * hf + 1] *= alpha;
           }
         }
-        m_run[mi][hf] = m_new;
         float sum = 0.f;
 #pragma unroll
         for (int nt = 0; nt < kNT; ++nt)

@@ -68,10 +68,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
   constexpr bool kFp8 = kInDtype == kFP8E4M3;
   constexpr int kOutDtype = kFp8 ? kBF16 : kInDtype;
   constexpr float kPShift = kFp8 ? 8.f : 0.f;
-  // How far (log2 units) a row's running max may trail its true max: P
-  // then stays below 2^kMaxSlack * 2^kPShift, for fp8 within e4m3's 448
-  // (2^8.8 = 445.7), for 16-bit P well inside its range.
-  constexpr float kMaxSlack = kFp8 ? 0.8f : 8.f;
+  constexpr float kMaxSlack = kFp8 ? kMaxSlackE4m3 : kMaxSlack16;  // running_max_moves
   constexpr int kKStep = kFp8 ? 32 : 16;
   constexpr int kKSteps = kD / kKStep, kPSteps = kBlockN / kKStep;
   static_assert(kD % 16 == 0 && kDV % 16 == 0 && kBlockN % 16 == 0, "dims must be multiples of 16");
@@ -176,7 +173,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         // The running max moves only when the block's exceeds it by more
         // than kMaxSlack: P stays below 2^kMaxSlack (times 2^kPShift), and
         // O is rescaled only in the blocks where some row's max moved.
-        if (mx > m_run[hf] + kMaxSlack) {
+        if (running_max_moves(mx, m_run[hf], 1.f, kMaxSlack)) {
           alpha[hf] = fast_exp2(m_run[hf] - mx);  // 0 after -inf (no key yet)
           m_run[hf] = mx;
         } else {
