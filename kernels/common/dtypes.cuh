@@ -76,6 +76,38 @@ __device__ __forceinline__ void store_pair(void* dst, float lo, float hi) {
     }
   }
 }
+
+// Stores the pairs of one accumulator row that a thread holds (the mma.sync
+// and wgmma layouts alike: pair i at columns 8 i + 2 t4 and + 1), `pair(i)`
+// (a float2) times `scale`, into the row at `dst` (element pointer of
+// kDtype); columns >= `cols` are not written. The common case (every column
+// real, the row 4-byte aligned, 8 for fp32) stores each pair with one
+// instruction: tested per pair, the stores cost about as many issue slots
+// as two key blocks' softmax of a 128-row tile.
+template <int kDtype, int kPairs, class Pair>
+__device__ __forceinline__ void store_row_pairs(void* dst, int t4, int cols, float scale, Pair&& pair) {
+  constexpr int kBytes = kDtype == kF32 ? 4 : 2;
+  char* row = static_cast<char*>(dst);
+  if (cols >= 8 * kPairs && (reinterpret_cast<unsigned long long>(dst) & (2 * kBytes - 1)) == 0) {
+#pragma unroll
+    for (int i = 0; i < kPairs; ++i) {
+      const float2 v = pair(i);
+      char* at = row + (8 * i + 2 * t4) * kBytes;
+      if constexpr (kDtype == kF32)
+        *reinterpret_cast<float2*>(at) = make_float2(v.x * scale, v.y * scale);
+      else
+        *reinterpret_cast<uint32_t*>(at) = pack_half2<kDtype>(v.x * scale, v.y * scale);
+    }
+    return;
+  }
+#pragma unroll
+  for (int i = 0; i < kPairs; ++i) {
+    const int col = 8 * i + 2 * t4;
+    const float2 v = pair(i);
+    if (col < cols) store_pair<kDtype>(row + col * kBytes, v.x * scale, v.y * scale);
+  }
+}
+
 template <int kDtype>
 __device__ __forceinline__ void store_one(void* dst, float x) {
   if constexpr (kDtype == kF32) {

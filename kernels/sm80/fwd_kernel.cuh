@@ -299,22 +299,15 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
       const float sink = (kSinks && !kSplit) ? sink_logit(p, hh) : neg_inf();  // split: combine adds it
       const RowFinal f = finish_row(m, l, sink);
       const float os = f.out_scale * vscale;
+      auto o_pair = [&](int vt) { return make_float2(o[mi][vt][2 * hf], o[mi][vt][2 * hf + 1]); };
       if constexpr (kSplit) {
         const int64_t row = split_row(p, s, b, r);
         float* dst = ws + split_out_index(p, split, row, hh);
-#pragma unroll
-        for (int vt = 0; vt < kVT; ++vt) {
-          const int c = vt * 8 + 2 * t4;
-          if (c < p.dv) store_pair<kF32>(dst + c, o[mi][vt][2 * hf] * os, o[mi][vt][2 * hf + 1] * os);
-        }
+        store_row_pairs<kF32, kVT>(dst, t4, p.dv, os, o_pair);
         if (t4 == 0) ws[split_lse_base(p) + split_lse_index(p, split, row, hh)] = f.lse;
       } else {
         uint16_t* dst = static_cast<uint16_t*>(p.out) + out_offset(p, s, b, r, hh);
-#pragma unroll
-        for (int vt = 0; vt < kVT; ++vt) {
-          const int c = vt * 8 + 2 * t4;
-          if (c < p.dv) store_pair<kOut>(dst + c, o[mi][vt][2 * hf] * os, o[mi][vt][2 * hf + 1] * os);
-        }
+        store_row_pairs<kOut, kVT>(dst, t4, p.dv, os, o_pair);
         if (t4 == 0 && p.lse) p.lse[lse_offset(p, s, b, r, hh)] = f.lse;
       }
     }

@@ -299,23 +299,16 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       const float sink = (kSinks && !kSplit) ? sink_logit(p, hh) : neg_inf();  // split: the combine adds it
       RowFinal f = finish_row((m_run[hf] - kPShift) * kLn2, l, sink);  // P (and l) were 2^kPShift too large
       if constexpr (kFp8) f.out_scale *= value_scale(p, y.b, y.hk);
+      auto o_pair = [&](int c) { return make_float2(o[4 * c + 2 * hf], o[4 * c + 2 * hf + 1]); };
       if constexpr (kSplit) {  // fp32 partials, normalized by this split's own sum
         const int64_t row = split_row(p, y.s, y.b, r);
         float* part = ws + split_out_index(p, y.split, row, hh);
-#pragma unroll
-        for (int c = 0; c < kNO / 4; ++c) {
-          const int col = c * 8 + 2 * t4;
-          if (col < p.dv) store_pair<kF32>(part + col, o[4 * c + 2 * hf] * f.out_scale, o[4 * c + 2 * hf + 1] * f.out_scale);
-        }
+        store_row_pairs<kF32, kNO / 4>(part, t4, p.dv, f.out_scale, o_pair);
         if (t4 == 0) ws[split_lse_base(p) + split_lse_index(p, y.split, row, hh)] = f.lse;
         continue;
       }
       uint16_t* dst = static_cast<uint16_t*>(p.out) + out_offset(p, y.s, y.b, r, hh);
-#pragma unroll
-      for (int c = 0; c < kNO / 4; ++c) {
-        const int col = c * 8 + 2 * t4;
-        if (col < p.dv) store_pair<kOutDtype>(dst + col, o[4 * c + 2 * hf] * f.out_scale, o[4 * c + 2 * hf + 1] * f.out_scale);
-      }
+      store_row_pairs<kOutDtype, kNO / 4>(dst, t4, p.dv, f.out_scale, o_pair);
       if (t4 == 0 && p.lse) p.lse[lse_offset(p, y.s, y.b, r, hh)] = f.lse;
     }
   }
