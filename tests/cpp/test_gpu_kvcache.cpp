@@ -108,8 +108,11 @@ TEST(KvcacheGpu, CheckMetadataRefusedWhileCapturing) {
 
 // One decode step (paged cache, append 1 token with rotary, causal, split-KV
 // fixed at 3) captured once and replayed on new inputs in the same buffers.
-TEST(KvcacheGpu, CudaGraphReplaysWithNewLengthsAndPageTable) {
-  SKIP_WITHOUT_GPU();
+// The splits are fixed by num_splits = 3, or (by_plan) by a
+// get_scheduler_metadata plan of the first inputs with its splits set to 3
+// and num_splits left at 0 (auto): the plan, not the heuristic on the
+// replayed lengths, decides.
+void check_graph_replay(bool by_plan) {
   KvcacheConfig c;
   c.batch = 3;
   c.h = 8, c.h_k = 2, c.d = 64, c.dv = 64;
@@ -118,7 +121,7 @@ TEST(KvcacheGpu, CudaGraphReplaysWithNewLengthsAndPageTable) {
   c.new_lens = {1};
   c.rotary_dim = 32;
   c.causal = true;
-  c.num_splits = 3;
+  c.num_splits = by_plan ? 0 : 3;
   c.cache_seqlens = {100, 7, 230};
   c.seed = 11;
   const KvcacheProblem first = make_kvcache_problem(c);
@@ -129,10 +132,22 @@ TEST(KvcacheGpu, CudaGraphReplaysWithNewLengthsAndPageTable) {
 
   const cuda::Driver& d = cuda::require_driver();
   cuda::set_device(gpu()->index);
-  // Load the kernels before capturing (a first call compiles them).
-  run_kvcache(first, gpu_device());
-
   DeviceKvcache dev(first, gpu_device());
+  HostTensor plan;
+  if (by_plan) {
+    SchedulerMetadata words = get_scheduler_metadata(dev.args());
+    ASSERT_EQ(words[0], kSchedulerMetadataMarker);
+    words[2] = 3;
+    plan = HostTensor::from_ints({words.begin(), words.end()});
+    dev.args().scheduler_metadata = plan.view();
+  }
+  {  // Load the kernels before capturing (a first call compiles them).
+    DeviceKvcache warm(first, gpu_device());
+    warm.args().scheduler_metadata = dev.args().scheduler_metadata;
+    flash_attn_with_kvcache(warm.args());
+    FA3JIT_CU(d.cuCtxSynchronize());
+    EXPECT_EQ(check_kvcache_run(expected_kvcache(first), warm.results()), "") << "uncaptured call";
+  }
   dev.args().check_metadata = false;
   CUstream s = nullptr;
   FA3JIT_CU(d.cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
@@ -176,6 +191,16 @@ TEST(KvcacheGpu, CudaGraphReplaysWithNewLengthsAndPageTable) {
   d.cuGraphExecDestroy(exec);
   d.cuGraphDestroy(graph);
   d.cuStreamDestroy(s);
+}
+
+TEST(KvcacheGpu, CudaGraphReplaysWithNewLengthsAndPageTable) {
+  SKIP_WITHOUT_GPU();
+  check_graph_replay(false);
+}
+
+TEST(KvcacheGpu, CudaGraphReplaysASchedulerMetadataPlan) {
+  SKIP_WITHOUT_GPU();
+  check_graph_replay(true);
 }
 
 }  // namespace
