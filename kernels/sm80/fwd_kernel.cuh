@@ -183,9 +183,9 @@ __device__ __forceinline__ void fwd_tile(const AttnParams& p, float* ws, uint16_
 
     // Online softmax: the running sum and output scale by alpha =
     // exp2(m_old - m_new). A row's running max moves only when the block's
-    // exceeds it by more than 8 log2 units (running_max_moves), and the output is rescaled
-    // only when some row of the warp moved (alpha = 1 for all others): at
-    // d 256 the rescale costs 4x the block's exponentials.
+    // exceeds it by more than 8 log2 units (running_max_moves), and the
+    // output is rescaled only when some row of the warp moved (alpha = 1
+    // for all others): at d 256 the rescale costs 4x the block's exp2s.
     uint32_t pa[kMT][kNT / 2][4];
 #pragma unroll
     for (int mi = 0; mi < kMT; ++mi) {

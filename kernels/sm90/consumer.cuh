@@ -176,14 +176,12 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       }
 #pragma unroll
       for (int hf = 0; hf < 2; ++hf) {
-        float mx;
+        float mx = masked;
         if (f_neg) {  // a uniform branch: one FMNMX per score either way
-          mx = masked;
 #pragma unroll
           for (int c = 0; c < kNS / 4; ++c) mx = fminf(mx, fminf(s[4 * c + 2 * hf], s[4 * c + 2 * hf + 1]));
           mx = quad_min(mx) * f;
         } else {
-          mx = masked;
 #pragma unroll
           for (int c = 0; c < kNS / 4; ++c) mx = fmaxf(mx, fmaxf(s[4 * c + 2 * hf], s[4 * c + 2 * hf + 1]));
           mx = quad_max(mx) * f;

@@ -135,18 +135,21 @@ __device__ __forceinline__ void transpose_chunk(uint32_t vs, uint32_t vt, int va
   }
 }
 
+// Every key chunk of the block (the last one of 64 keys half width).
+template <int kDV, int kBlockN, bool kZeroTail>
+__device__ __forceinline__ void transpose_chunks(uint32_t vs, uint32_t vt, int valid, int tid) {
+#pragma unroll 1
+  for (int kc = 0; kc < kBlockN / 128; ++kc) transpose_chunk<kDV, kBlockN, false, kZeroTail>(vs, vt, valid, tid, kc);
+  if constexpr (kBlockN % 128 != 0) transpose_chunk<kDV, kBlockN, true, kZeroTail>(vs, vt, valid, tid, kBlockN / 128);
+}
+
 template <int kDV, int kBlockN>
 __device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid, int tid) {
   static_assert(kDV % 64 == 0 && kBlockN % 64 == 0, "fp8 V transpose: dv and the key block multiples of 64");
-  if (valid >= kBlockN) {  // a whole block (all but a sequence's last)
-#pragma unroll 1
-    for (int kc = 0; kc < kBlockN / 128; ++kc) transpose_chunk<kDV, kBlockN, false, false>(vs, vt, valid, tid, kc);
-    if constexpr (kBlockN % 128 != 0) transpose_chunk<kDV, kBlockN, true, false>(vs, vt, valid, tid, kBlockN / 128);
-    return;
-  }
-#pragma unroll 1
-  for (int kc = 0; kc < kBlockN / 128; ++kc) transpose_chunk<kDV, kBlockN, false, true>(vs, vt, valid, tid, kc);
-  if constexpr (kBlockN % 128 != 0) transpose_chunk<kDV, kBlockN, true, true>(vs, vt, valid, tid, kBlockN / 128);
+  if (valid >= kBlockN)  // a whole block (all but a sequence's last)
+    transpose_chunks<kDV, kBlockN, false>(vs, vt, valid, tid);
+  else
+    transpose_chunks<kDV, kBlockN, true>(vs, vt, valid, tid);
 }
 
 }  // namespace fa3jit_k::sm90
