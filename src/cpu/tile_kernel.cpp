@@ -6,6 +6,7 @@
 #include "../../kernels/common/mask.cuh"
 #include "../../kernels/common/seqinfo.cuh"
 #include "../../kernels/common/softmax.cuh"
+#include "../../kernels/common/warp_math.cuh"
 #include "cpu/row_convert.h"
 #include "cpu/vector_ops.h"
 
@@ -133,20 +134,23 @@ void run_tile(const AttnParams& p, DType in_dtype, DType out_dtype, const TileTa
       if (sh.use_qk) add_scores(q + size_t(i) * d, kt, d, si);
       if (sh.use_qv) add_scores(qv + size_t(i) * dv, vt, dv, si);
 
-      // Online softmax: new running max, rescale the old sum and output.
-      float mx = m[i];
+      // Online softmax with the GPU paths' lazy running max: it moves only
+      // when the block's max exceeds it by more than kMaxSlack16 log2 units
+      // (running_max_moves); then the old sum and output are rescaled.
+      float mx = neg_inf();
       for (int t = t_lo; t < t_hi; ++t) {
         si[t] = apply_softcap(si[t] * scale, p.softcap);
         mx = si[t] > mx ? si[t] : mx;
       }
-      const float correction = FA3JIT_EXPF(m[i] - mx);  // 0 when m was -inf
+      const bool moves = running_max_moves(mx, m[i], kLog2e, kMaxSlack16);
+      const float correction = moves ? FA3JIT_EXPF(m[i] - mx) : 1.f;  // 0 when m was -inf
+      if (moves) m[i] = mx;
       float sum = 0.f;
       for (int t = t_lo; t < t_hi; ++t) {
-        si[t] = FA3JIT_EXPF(si[t] - mx);
+        si[t] = FA3JIT_EXPF(si[t] - m[i]);
         sum += si[t];
       }
       l[i] = l[i] * correction + sum;
-      m[i] = mx;
       float* ai = acc + size_t(i) * dv;
       if (correction != 1.f)
         for (int c = 0; c < dv; ++c) ai[c] *= correction;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <sstream>
 #include <stdexcept>
@@ -17,6 +18,8 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/thread_pool.h"
 #include "fa3jit/fa3jit.h"
+#include "../../kernels/common/softmax.cuh"
+#include "../../kernels/common/warp_math.cuh"
 #include "testing/problem.h"
 #include "validate/plan.h"
 
@@ -137,6 +140,35 @@ TEST(CpuLengths, LongSequence) {
   c.seqlens_k = {1100, 1200};
   c.causal = true;
   expect_matches_reference(c);
+}
+
+// ---- the lazy running max shared with the GPU paths (common/softmax.cuh)
+
+TEST(CpuLazyMax, MovesOnlyPastTheSlack) {
+  using fa3jit_k::kLog2e, fa3jit_k::kMaxSlack16, fa3jit_k::kMaxSlackE4m3, fa3jit_k::running_max_moves;
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(running_max_moves(3.f, -inf, 1.f, kMaxSlack16));    // the first key
+  EXPECT_FALSE(running_max_moves(-inf, -inf, 1.f, kMaxSlack16));  // no key yet
+  EXPECT_FALSE(running_max_moves(8.f, 0.f, 1.f, kMaxSlack16));    // exactly the slack
+  EXPECT_TRUE(running_max_moves(8.5f, 0.f, 1.f, kMaxSlack16));
+  EXPECT_FALSE(running_max_moves(-5.f, 0.f, 1.f, kMaxSlack16));   // a smaller max
+  EXPECT_TRUE(running_max_moves(6.f, 0.f, kLog2e, kMaxSlack16));  // 6 nats = 8.66 log2 units
+  EXPECT_FALSE(running_max_moves(0.7f, 0.f, 1.f, kMaxSlackE4m3));
+  EXPECT_TRUE(running_max_moves(0.9f, 0.f, 1.f, kMaxSlackE4m3));
+}
+
+// Scores spread wide (stddev 3 inputs at d 64): block maxima that move the
+// running max by less than the slack (kept stale, P up to 2^8) and by more.
+TEST(CpuLazyMax, WideScoresMatchReference) {
+  ProblemConfig c = small(DType::bf16, 64, 64, 303);
+  c.batch = 2;
+  c.seqlens_q = {40, 300};
+  c.seqlens_k = {700, 900};
+  c.value_scale = 3.f;
+  for (bool causal : {false, true}) {
+    c.causal = causal;
+    expect_matches_reference(c);
+  }
 }
 
 // ---- masks
