@@ -157,6 +157,58 @@ TEST(CpuLazyMax, MovesOnlyPastTheSlack) {
   EXPECT_TRUE(running_max_moves(0.9f, 0.f, 1.f, kMaxSlackE4m3));
 }
 
+// ---- masks
+
+TEST(CpuMasks, CausalWindowChunk) {
+  struct Mask {
+    bool causal;
+    int left, right, chunk;
+  };
+  const Mask masks[] = {{true, -1, -1, 0}, {false, 5, 3, 0},  {false, -1, 2, 0}, {false, 4, -1, 0},
+                        {true, 6, -1, 0},  {false, -1, -1, 8}, {true, -1, -1, 5}, {false, 10, 2, 16},
+                        {false, 0, 0, 0},  {true, 0, -1, 0},  {false, 70, 70, 0}};
+  uint64_t seed = 400;
+  for (const Mask& m : masks) {
+    ProblemConfig c = small(DType::bf16, 32, 32, seed++);
+    c.batch = 3;
+    c.seqlens_q = {20, 90, 5};
+    c.seqlens_k = {20, 150, 70};  // s_k > s_q: bottom-right alignment matters
+    c.causal = m.causal;
+    c.window_left = m.left;
+    c.window_right = m.right;
+    c.attention_chunk = m.chunk;
+    expect_matches_reference(c);
+  }
+}
+
+// ---- score transforms: softcap, sinks
+
+TEST(CpuScores, Softcap) {
+  for (DType t : {DType::bf16, DType::fp8_e4m3}) {
+    ProblemConfig c = small(t, 64, 64, 500 + int(t));
+    c.max_len = 40;
+    c.softcap = 2.5f;
+    c.value_scale = 2.f;  // scores large enough for the cap to bite
+    expect_matches_reference(c);
+    c.causal = true;
+    expect_matches_reference(c);
+  }
+}
+
+TEST(CpuScores, Sinks) {
+  for (DType sink_t : {DType::f32, DType::bf16}) {
+    ProblemConfig c = small(DType::bf16, 64, 64, 510 + int(sink_t));
+    c.max_len = 40;
+    c.sinks = true;
+    c.sinks_dtype = sink_t;
+    expect_matches_reference(c);
+    c.window_left = 3;
+    c.window_right = 0;
+    c.softcap = 5.f;
+    expect_matches_reference(c);
+  }
+}
+
 TEST(CpuScores, LargeScoresRescaleStably) {
   // Scores in the hundreds across many key blocks: the running max moves
   // often and exp must never overflow; block maxima move it by less than
