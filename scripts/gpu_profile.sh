@@ -11,7 +11,10 @@
 # environment knobs (FA3JIT_SM90_*) apply to every shape. One report per
 # shape: $OUT/profile_N.txt (ncu --print-details all), and the lines that
 # matter, printed last. ncu replays the kernel once per metric pass, so a
-# 16k shape takes a minute: prefer 4k.
+# 16k shape takes a minute: prefer 4k. PROFILE_KERNEL (a regex, default
+# fwd_kernel), PROFILE_SKIP (1) and PROFILE_COUNT (1) pick other launches,
+# e.g. PROFILE_KERNEL="fwd_kernel|combine" PROFILE_SKIP=2 PROFILE_COUNT=2
+# for a split-KV forward and its combine.
 set -u -o pipefail
 source "$(dirname "$0")/lib_gpu_build.sh"
 gpu_setup /tmp/fa3jit_gpu_profile gpu-profile ""
@@ -25,12 +28,12 @@ n=0
 for args in "$@"; do
   n=$((n + 1))
   # shellcheck disable=SC2086
-  timeout "${PROFILE_TIMEOUT_S:-200}" ncu --kernel-name regex:fwd_kernel --launch-skip 1 --launch-count 1 \
+  timeout "${PROFILE_TIMEOUT_S:-200}" ncu --kernel-name "regex:${PROFILE_KERNEL:-fwd_kernel}" --launch-skip "${PROFILE_SKIP:-1}" --launch-count "${PROFILE_COUNT:-1}" \
     --section SpeedOfLight --section ComputeWorkloadAnalysis --section WarpStateStats --section SchedulerStats \
     --section Occupancy --print-details all \
     "$BUILD/fa3jit" bench --device cuda --warmup 0 --iters 1 $args >"$OUT/profile_$n.txt" 2>&1 || status=1
   echo "== $args"
-  grep -E "fwd_kernel|Duration|Compute \(SM\) Throughput|Memory Throughput|Executed Ipc Active|Issue Slots Busy|No Eligible|Stall|Pipe|Tensor|Warp Cycles Per Issued" \
+  grep -E "fwd_kernel|combine_splits|Duration|Compute \(SM\) Throughput|Memory Throughput|Executed Ipc Active|Issue Slots Busy|No Eligible|Stall|Pipe|Tensor|Warp Cycles Per Issued" \
     "$OUT/profile_$n.txt" | head -45
 done
 exit $status

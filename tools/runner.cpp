@@ -12,9 +12,9 @@ RunResult run_case(const testing::Problem& problem, const Device& device, Kernel
   return RunResult{std::move(r.out), std::move(r.lse)};
 }
 
-double time_case_ms(const testing::Problem& problem, const Device& device, KernelPath path, int warmup,
-                    int iters) {
-  return testing::time_problem_ms(problem, device, path, warmup, iters);
+testing::Timing time_case(const testing::Problem& problem, const Device& device, KernelPath path, int warmup,
+                          int iters) {
+  return testing::time_problem(problem, device, path, warmup, iters);
 }
 
 Device device_of(const DeviceInfo& info) {

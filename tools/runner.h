@@ -1,10 +1,11 @@
 // What `fa3jit check/bench` need to run a testing::Problem: the device to
 // use, the path `auto` resolves to, and testing::run_problem /
-// time_problem_ms (tests/cpp/testing/run_problem.h) behind one name.
+// time_problem (tests/cpp/testing/run_problem.h) behind one name.
 #pragma once
 #include "fa3jit/args.h"
 #include "fa3jit/device.h"
 #include "testing/problem.h"
+#include "testing/run_problem.h"
 
 namespace fa3jit::tools {
 
@@ -20,8 +21,8 @@ struct RunResult {
 };
 
 RunResult run_case(const testing::Problem& problem, const Device& device, KernelPath path);
-double time_case_ms(const testing::Problem& problem, const Device& device, KernelPath path, int warmup,
-                    int iters);
+testing::Timing time_case(const testing::Problem& problem, const Device& device, KernelPath path, int warmup,
+                          int iters);
 
 // The path `path` resolves to for this problem on `device` ("sm80" for
 // auto on a GPU); throws fa3jit::Error when the device cannot run it.

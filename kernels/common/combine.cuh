@@ -48,6 +48,23 @@ constexpr int kCombineThreads = 32 * kCombineRows;
 
 #if defined(FA3JIT_DEVICE_CODE)
 
+// Programmatic dependent launch (sm_90+; CCCL has no wrapper for these).
+// The split forward lets the combine launch as soon as its CTAs start
+// (the combine's CTAs take the SMs the forward leaves free and wait), and
+// the combine waits for the forward's writes: the launch gap between the
+// two kernels (~2 us of a decode step) overlaps the forward. Both are
+// no-ops on older GPUs and when the launch did not ask for it.
+__device__ __forceinline__ void allow_dependent_launch() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wait_for_primary_grid() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
@@ -60,9 +77,15 @@ __device__ __forceinline__ float warp_sum(float x) {
 }
 
 // Merges the splits of one (row, head) into out (and LSE). Rows past the
-// sequence's real length are not touched.
+// sequence's real length are not touched. Latency decides this kernel's
+// time (a decode step combines a few KB per row): the LSEs are read once
+// per 32 splits, each lane holding one split's weight, and the partial
+// outputs 8 splits at a time with independent loads (one loop carrying a
+// load per split cost two dependent L2 round trips per split: ~8 us of a
+// batch-1 decode step with 16 splits).
 template <int kOutDtype>
 __device__ __forceinline__ void combine_splits_impl(const AttnParams& p, const float* ws) {
+  constexpr int kBatch = 8;  // partial-output loads in flight per lane
   const int b = blockIdx.z, hh = blockIdx.y;
   const int lane = threadIdx.x % 32;
   const int r = blockIdx.x * kCombineRows + threadIdx.x / 32;
@@ -71,26 +94,46 @@ __device__ __forceinline__ void combine_splits_impl(const AttnParams& p, const f
   const int64_t row = split_row(p, s, b, r);
   const float* lse_part = ws + split_lse_base(p);
   const float sink = sink_logit(p, hh);
+  const int ns = p.num_splits;
+  wait_for_primary_grid();  // the forward's partials are complete past here
 
   SplitMerge m = merge_begin(sink);
-  for (int sp = lane; sp < p.num_splits; sp += 32) merge_max(m, lse_part[split_lse_index(p, sp, row, hh)]);
+  for (int sp = lane; sp < ns; sp += 32) merge_max(m, lse_part[split_lse_index(p, sp, row, hh)]);
   m.max_lse = warp_max(m.max_lse);
-  for (int sp = lane; sp < p.num_splits; sp += 32) merge_add(m, lse_part[split_lse_index(p, sp, row, hh)]);
+  for (int sp = lane; sp < ns; sp += 32) merge_add(m, lse_part[split_lse_index(p, sp, row, hh)]);
   m.sum = warp_sum(m.sum);
   const float lse = merge_lse(m, sink);
 
   char* out = static_cast<char*>(p.out) + out_offset(p, s, b, r, hh) * (kOutDtype == kF32 ? 4 : 2);
-  for (int c = 2 * lane; c < p.dv; c += 64) {  // dv is even
-    float a0 = 0.f, a1 = 0.f;
-    for (int sp = 0; sp < p.num_splits; ++sp) {
-      const float w = merge_weight(lse_part[split_lse_index(p, sp, row, hh)], lse);
-      if (w > 0.f) {  // a split that saw no key may hold no output
-        const float* o = ws + split_out_index(p, sp, row, hh) + c;
-        a0 += w * o[0];
-        a1 += w * o[1];
+  for (int c = 4 * lane; c < p.dv; c += 128) {  // dv is a multiple of 8: float4 loads stay aligned
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int base = 0; base < ns; base += 32) {
+      // Lane j: the weight of split base + j (0 past the last split).
+      const int mine = base + lane;
+      const float my_w = mine < ns ? merge_weight(lse_part[split_lse_index(p, mine, row, hh)], lse) : 0.f;
+      const int n = imin(32, ns - base);
+      for (int j0 = 0; j0 < n; j0 += kBatch) {
+        float w[kBatch];
+        float4 v[kBatch];
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u) {
+          w[u] = __shfl_sync(0xffffffffu, my_w, j0 + u);  // j0 + u < 32: n <= 32, j0 % 8 == 0
+          // A split that saw no key (weight 0) may have left no output.
+          v[u] = w[u] > 0.f ? *reinterpret_cast<const float4*>(ws + split_out_index(p, base + j0 + u, row, hh) + c)
+                            : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u) {
+          acc.x += w[u] * v[u].x;
+          acc.y += w[u] * v[u].y;
+          acc.z += w[u] * v[u].z;
+          acc.w += w[u] * v[u].w;
+        }
       }
     }
-    store_pair<kOutDtype>(out + c * (kOutDtype == kF32 ? 4 : 2), a0, a1);
+    char* dst = out + c * (kOutDtype == kF32 ? 4 : 2);
+    store_pair<kOutDtype>(dst, acc.x, acc.y);
+    store_pair<kOutDtype>(dst + 2 * (kOutDtype == kF32 ? 4 : 2), acc.z, acc.w);
   }
   if (lane == 0 && p.lse) p.lse[lse_offset(p, s, b, r, hh)] = lse;
 }

@@ -51,6 +51,10 @@ struct LaunchConfig {
   CUstream stream = nullptr;
   // Thread-block cluster shape (sm_90+); {1, 1, 1} launches no cluster.
   unsigned cluster[3] = {1, 1, 1};
+  // Programmatic dependent launch (sm_90+): the kernel may start before the
+  // previous kernel in the stream finishes; it must wait for that kernel's
+  // writes itself (griddepcontrol.wait).
+  bool programmatic_dependent = false;
 };
 // Launches with cuLaunchKernelEx; `args` are pointers to the kernel's
 // parameters as for cuLaunchKernel.

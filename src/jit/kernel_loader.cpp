@@ -131,15 +131,22 @@ void launch(const Kernel& kernel, const LaunchConfig& config, void** args) {
   lc.blockDimZ = config.block[2];
   lc.sharedMemBytes = unsigned(config.dynamic_smem);
   lc.hStream = config.stream;
-  CUlaunchAttribute attr{};
+  CUlaunchAttribute attrs[2]{};
+  unsigned n = 0;
   if (config.cluster[0] * config.cluster[1] * config.cluster[2] > 1) {
-    attr.id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
-    attr.value.clusterDim.x = config.cluster[0];
-    attr.value.clusterDim.y = config.cluster[1];
-    attr.value.clusterDim.z = config.cluster[2];
-    lc.attrs = &attr;
-    lc.numAttrs = 1;
+    attrs[n].id = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+    attrs[n].value.clusterDim.x = config.cluster[0];
+    attrs[n].value.clusterDim.y = config.cluster[1];
+    attrs[n].value.clusterDim.z = config.cluster[2];
+    ++n;
   }
+  if (config.programmatic_dependent) {
+    attrs[n].id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attrs[n].value.programmaticStreamSerializationAllowed = 1;
+    ++n;
+  }
+  lc.attrs = n ? attrs : nullptr;
+  lc.numAttrs = n;
   FA3JIT_CU(d.cuLaunchKernelEx(&lc, kernel.function, args, nullptr));
 }
 

@@ -176,41 +176,72 @@ RunOutput run_problem(const Problem& problem, const Device& device, KernelPath p
   return r;
 }
 
-double time_problem_ms(const Problem& problem, const Device& device, KernelPath path, int warmup, int iters) {
-  if (iters < 1) throw Error(ErrorKind::InvalidValue, "time_problem_ms: iters must be >= 1, got " + std::to_string(iters));
+Timing time_problem(const Problem& problem, const Device& device, KernelPath path, int warmup, int iters) {
+  if (iters < 1) throw Error(ErrorKind::InvalidValue, "time_problem: iters must be >= 1, got " + std::to_string(iters));
+  using Clock = std::chrono::steady_clock;
   if (device.type == DeviceType::CPU) {
     for (int i = 0; i < warmup; ++i) run_cpu(problem, path, {});
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = Clock::now();
     for (int i = 0; i < iters; ++i) run_cpu(problem, path, {});
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters;
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / iters;
+    return {ms, ms};
   }
   if (device.type != DeviceType::CUDA)
-    throw Error(ErrorKind::NotSupported, "time_problem_ms: device " + device_name(device) + " is not supported");
+    throw Error(ErrorKind::NotSupported, "time_problem: device " + device_name(device) + " is not supported");
   DeviceArgs dev(problem, device, RunOptions{});
   VarlenArgs& args = dev.args();
   args.path = path;
   const cuda::Driver& d = cuda::require_driver();
-  flash_attn_varlen(args, nullptr);  // checks the metadata once (and compiles)
-  args.check_metadata = false;       // then times the kernels alone
-  for (int i = 0; i < warmup; ++i) flash_attn_varlen(args, nullptr);
+  // Every handle is released on every exit (an Error may come from any call).
+  CUstream stream = nullptr;
   CUevent start = nullptr, stop = nullptr;
-  FA3JIT_CU(d.cuEventCreate(&start, CU_EVENT_DEFAULT));
-  FA3JIT_CU(d.cuEventCreate(&stop, CU_EVENT_DEFAULT));
-  float ms = 0.f;
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
+  auto release = [&] {
+    if (exec) d.cuGraphExecDestroy(exec);
+    if (graph) d.cuGraphDestroy(graph);
+    if (start) d.cuEventDestroy(start);
+    if (stop) d.cuEventDestroy(stop);
+    if (stream) d.cuStreamDestroy(stream);
+  };
+  Timing t;
   try {
-    FA3JIT_CU(d.cuEventRecord(start, nullptr));
-    for (int i = 0; i < iters; ++i) flash_attn_varlen(args, nullptr);
-    FA3JIT_CU(d.cuEventRecord(stop, nullptr));
+    FA3JIT_CU(d.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+    FA3JIT_CU(d.cuEventCreate(&start, CU_EVENT_DEFAULT));
+    FA3JIT_CU(d.cuEventCreate(&stop, CU_EVENT_DEFAULT));
+    flash_attn_varlen(args, stream);  // checks the metadata once (and compiles)
+    args.check_metadata = false;      // then times the kernels alone
+    for (int i = 0; i < warmup; ++i) flash_attn_varlen(args, stream);
+    FA3JIT_CU(d.cuStreamSynchronize(stream));
+
+    const auto t0 = Clock::now();
+    for (int i = 0; i < iters; ++i) flash_attn_varlen(args, stream);
+    t.host_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / iters;
+    FA3JIT_CU(d.cuStreamSynchronize(stream));
+
+    FA3JIT_CU(d.cuStreamBeginCapture(stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+    try {
+      for (int i = 0; i < iters; ++i) flash_attn_varlen(args, stream);
+    } catch (...) {
+      d.cuStreamEndCapture(stream, &graph);
+      throw;
+    }
+    FA3JIT_CU(d.cuStreamEndCapture(stream, &graph));
+    FA3JIT_CU(d.cuGraphInstantiate(&exec, graph, 0));
+    FA3JIT_CU(d.cuGraphLaunch(exec, stream));  // the first replay uploads the graph
+    FA3JIT_CU(d.cuEventRecord(start, stream));
+    FA3JIT_CU(d.cuGraphLaunch(exec, stream));
+    FA3JIT_CU(d.cuEventRecord(stop, stream));
     FA3JIT_CU(d.cuEventSynchronize(stop));
+    float ms = 0.f;
     FA3JIT_CU(d.cuEventElapsedTime(&ms, start, stop));
+    t.ms = double(ms) / iters;
   } catch (...) {
-    d.cuEventDestroy(start);
-    d.cuEventDestroy(stop);
+    release();
     throw;
   }
-  d.cuEventDestroy(start);
-  d.cuEventDestroy(stop);
-  return double(ms) / iters;
+  release();
+  return t;
 }
 
 }  // namespace fa3jit::testing

@@ -30,8 +30,15 @@ struct RunOptions {
 RunOutput run_problem(const Problem& problem, const Device& device, KernelPath path);
 RunOutput run_problem(const Problem& problem, const Device& device, KernelPath path, const RunOptions& options);
 
-// Mean milliseconds of one call after `warmup` calls (CUDA: cuEvent timing
-// over `iters` back-to-back calls with the metadata check off; CPU: wall time).
-double time_problem_ms(const Problem& problem, const Device& device, KernelPath path, int warmup, int iters);
+// Per-call times after `warmup` calls, with the metadata check off.
+// CUDA: `ms` is the GPU's time, cuEvent timing of a CUDA graph that replays
+// `iters` calls (what a serving loop that captures its step sees; host
+// launch costs cannot hide a short kernel's time); `host_ms` is the host
+// cost of one eager call (enqueue time of `iters` back-to-back calls: the
+// floor of the eager per-call time). CPU: both are the wall time.
+struct Timing {
+  double ms = 0, host_ms = 0;
+};
+Timing time_problem(const Problem& problem, const Device& device, KernelPath path, int warmup, int iters);
 
 }  // namespace fa3jit::testing
