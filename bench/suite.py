@@ -20,6 +20,7 @@ import datetime
 import gc
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -74,6 +75,9 @@ def parse_args(argv):
     ap.add_argument("--partial-json", default=None,
                     help="also rewrite this JSON file as rows come in (at most every 10 s), so a "
                          "run that is killed still leaves its results")
+    ap.add_argument("--match", default=None,
+                    help="only the shapes whose label matches this regular expression "
+                         "(re.search), e.g. 'sk1024 h32/8 .* dense'")
     ap.add_argument("--list", action="store_true", help="print the shapes and exit")
     args = ap.parse_args(argv)
     if args.budget_seconds is None:
@@ -293,7 +297,8 @@ def run_all(run: Run, shape_list, meta) -> None:
 def select_shapes(args):
     families = [f for f in args.families.split(",") if f]
     if args.device.startswith("cuda"):
-        return shapes_mod.grid(families, args.quick)
+        shapes = shapes_mod.grid(families, args.quick)
+        return [s for s in shapes if not args.match or re.search(args.match, s.label())]
     for f in families:
         if f not in shapes_mod.FAMILIES:
             raise SystemExit(f"--families: family must be one of "

@@ -1,6 +1,7 @@
 // flash_attn_varlen: validate, pick the path, allocate missing outputs,
 // resolve the scheduling choices, run.
 #include <algorithm>
+#include <cstdlib>
 
 #include "cpu/cpu_backend.h"
 #include "dispatch/device_buffer.h"
@@ -14,6 +15,17 @@
 
 namespace fa3jit {
 namespace detail {
+
+// FA3JIT_SPLIT_MIN_BLOCKS: a tuning knob for benchmark sweeps (the key
+// blocks each auto split keeps at least; default 1).
+static int min_split_blocks() {
+  static const int blocks = [] {
+    const char* text = std::getenv("FA3JIT_SPLIT_MIN_BLOCKS");
+    const int v = text && *text ? std::atoi(text) : 0;
+    return v > 0 ? v : 1;
+  }();
+  return blocks;
+}
 
 void resolve_schedule(Plan& plan, const PathChoice& choice) {
   auto& p = plan.params;
@@ -31,7 +43,8 @@ void resolve_schedule(Plan& plan, const PathChoice& choice) {
                                       .max_seqlen_k = p.max_seqlen_k,
                                       .workers = choice.workers,
                                       .tile_m = choice.tile_m,
-                                      .tile_n = choice.tile_n});
+                                      .tile_n = choice.tile_n,
+                                      .min_split_blocks = min_split_blocks()});
   }
   // More splits than key blocks only adds empty work.
   const int key_blocks = std::max(1, (p.max_seqlen_k + choice.tile_n - 1) / choice.tile_n);

@@ -11,8 +11,10 @@ int choose_num_splits(const SplitInputs& in) {
   // A grid of 80%+ of a wave keeps the machine busy: no split.
   if (units * 10 >= 8LL * in.workers) return 1;
   const int key_blocks = (in.max_seqlen_k + in.tile_n - 1) / in.tile_n;
-  // Each split keeps at least 4 key blocks so the combine stays cheap.
-  const int max_by_keys = std::max(1, key_blocks / 4);
+  // Short sequences split down to one key block a split: the combine reads
+  // its partials in parallel (combine.cuh), and more CTAs keep more bytes
+  // in flight.
+  const int max_by_keys = std::max(1, key_blocks / std::max(1, in.min_split_blocks));
   // As many splits as fit in one wave (splits x units <= workers): with
   // one CTA per SM (the sm90 decode kernel), a few tiles more than the
   // workers run as a second wave as long as the first (before: 17 splits

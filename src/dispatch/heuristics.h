@@ -13,11 +13,12 @@ struct SplitInputs {
   int workers;        // SMs (GPU) or threads (CPU) available
   int tile_m;         // query rows per tile
   int tile_n;         // keys per block
+  int min_split_blocks = 1;  // key blocks each split keeps at least
 };
 
 // Splits that fill the workers when (batch x heads x q-tiles) is too few
-// to: as many as fit in one wave, without making each split shorter than a
-// few key blocks. 1 when the grid is already full. At most 128.
+// to: as many as fit in one wave, each keeping at least min_split_blocks
+// key blocks. 1 when the grid is already full. At most 128.
 int choose_num_splits(const SplitInputs& in);
 
 // Pack the q-heads of one kv-head into one tile when there are fewer query

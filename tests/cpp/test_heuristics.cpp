@@ -32,9 +32,14 @@ TEST(HeuristicsSplits, SmallGridLongKeysIsSplitToOneWave) {
 }
 
 TEST(HeuristicsSplits, ShortKeysLimitSplits) {
-  // 1024 keys = 8 blocks of 128: at most 2 splits of 4 blocks each.
-  EXPECT_EQ(choose_num_splits(decode(1, 8, 1024)), 2);
+  // 1024 keys = 8 blocks of 128: at most 8 splits of one block each (on
+  // the H100, batch-1 decode with 1k keys: 8 splits 455 GB/s, 2 splits 371).
+  EXPECT_EQ(choose_num_splits(decode(1, 8, 1024)), 8);
   EXPECT_EQ(choose_num_splits(decode(1, 8, 128)), 1);
+  // The FA3JIT_SPLIT_MIN_BLOCKS knob: splits of at least 4 blocks.
+  SplitInputs in = decode(1, 8, 1024);
+  in.min_split_blocks = 4;
+  EXPECT_EQ(choose_num_splits(in), 2);
 }
 
 TEST(HeuristicsSplits, CappedAt128AndDegenerateInputs) {
@@ -48,7 +53,7 @@ TEST(HeuristicsSplits, CappedAt128AndDegenerateInputs) {
 // kv-heads on an H100's 132 SMs): small batches split to about a wave,
 // batches that fill the SMs do not.
 TEST(HeuristicsSplits, Sm90PackedDecode) {
-  EXPECT_EQ(choose_num_splits(decode(1, 8, 8192)), 16);   // 64 blocks: at most 16 splits of 4
+  EXPECT_EQ(choose_num_splits(decode(1, 8, 8192)), 16);   // floor(132 / 8), 4 blocks each
   EXPECT_EQ(choose_num_splits(decode(3, 8, 20000)), 5);   // floor(132 / 24)
   EXPECT_EQ(choose_num_splits(decode(17, 8, 20000)), 1);  // 136 units fill 132 SMs
   EXPECT_EQ(choose_num_splits(decode(64, 8, 8192)), 1);
