@@ -10,6 +10,7 @@ batches, each beside the same tokens as equal-length sequences), decode
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Iterable
 
 FAMILIES = ("prefill", "varlen", "decode", "specdecode", "diffusion", "mla")
@@ -306,3 +307,12 @@ def grid(families: Iterable[str], quick: bool) -> list:
             raise ValueError(f"family must be one of {', '.join(FAMILIES)}; got {f!r}")
         out += _GRIDS[f](quick)
     return out
+
+
+def matching(shapes: list, pattern) -> list:
+    """The shapes whose label matches the regular expression (re.search);
+    all of them when pattern is None or empty."""
+    if not pattern:
+        return list(shapes)
+    rx = re.compile(pattern)
+    return [s for s in shapes if rx.search(s.label())]

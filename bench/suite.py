@@ -20,7 +20,6 @@ import datetime
 import gc
 import os
 import platform
-import re
 import shlex
 import subprocess
 import sys
@@ -297,13 +296,12 @@ def run_all(run: Run, shape_list, meta) -> None:
 def select_shapes(args):
     families = [f for f in args.families.split(",") if f]
     if args.device.startswith("cuda"):
-        shapes = shapes_mod.grid(families, args.quick)
-        return [s for s in shapes if not args.match or re.search(args.match, s.label())]
+        return shapes_mod.matching(shapes_mod.grid(families, args.quick), args.match)
     for f in families:
         if f not in shapes_mod.FAMILIES:
             raise SystemExit(f"--families: family must be one of "
                              f"{', '.join(shapes_mod.FAMILIES)}; got {f!r}")
-    return [s for s in shapes_mod.smoke() if s.family in families]
+    return shapes_mod.matching([s for s in shapes_mod.smoke() if s.family in families], args.match)
 
 
 def main(argv=None) -> int:

@@ -139,6 +139,14 @@ def test_quick_grids_are_subsets_and_labels_are_unique():
         assert labels and len(labels) == len(set(labels)), fam
 
 
+def test_match_keeps_the_shapes_whose_label_matches():
+    grid = shapes.grid(["decode"], quick=False)
+    picked = shapes.matching(grid, r"^b1 sq1 sk1024 h32/8 .* dense$")
+    assert [s.label() for s in picked] == ["b1 sq1 sk1024 h32/8 d128 full bf16 dense"]
+    assert shapes.matching(grid, None) == grid and shapes.matching(grid, "") == grid
+    assert shapes.matching(grid, "no such shape") == []
+
+
 def test_unknown_family_is_named():
     with pytest.raises(ValueError, match="family must be one of"):
         shapes.grid(["prefil"], quick=True)
