@@ -4,6 +4,7 @@
 // Shared by every GPU path.
 #pragma once
 #include "dtypes.cuh"
+#include "pdl.cuh"
 #include "seqinfo.cuh"
 #include "softmax.cuh"
 
@@ -47,23 +48,6 @@ constexpr int kCombineRows = 4;
 constexpr int kCombineThreads = 32 * kCombineRows;
 
 #if defined(FA3JIT_DEVICE_CODE)
-
-// Programmatic dependent launch (sm_90+; CCCL has no wrapper for these).
-// The split forward lets the combine launch as soon as its CTAs start
-// (the combine's CTAs take the SMs the forward leaves free and wait), and
-// the combine waits for the forward's writes: the launch gap between the
-// two kernels (~2 us of a decode step) overlaps the forward. Both are
-// no-ops on older GPUs and when the launch did not ask for it.
-__device__ __forceinline__ void allow_dependent_launch() {
-#if __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void wait_for_primary_grid() {
-#if __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
 
 __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll

@@ -18,7 +18,7 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
     fwd_kernel(const __grid_constant__ AttnParams p, const __grid_constant__ TmaDesc tq,
                const __grid_constant__ TmaDesc tk, const __grid_constant__ TmaDesc tv, int group, float* ws) {
   extern __shared__ __align__(1024) uint8_t smem_raw[];
-  if constexpr ((kFlags & kFlagSplit) != 0) allow_dependent_launch();  // see combine.cuh
+  allow_dependent_launch();  // the next kernel (split: the combine) may start its prologue (pdl.cuh)
   constexpr int kQStages = (kFlags & kFlagQDouble) ? 2 : 1;
   constexpr bool kFp8 = kInDtype == kFP8E4M3;
   const Smem<kD, kDV, kBlockN, kStages, kQStages, elem_bytes(kInDtype)> sm(smem_raw);
@@ -43,6 +43,7 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
     mbar_init_fence();
   }
   __syncthreads();
+  wait_for_primary_grid();  // launched programmatically dependent: no global access before this
   if (threadIdx.x / 128 == 0) {
     regs_decrease<kFp8 ? fp8_producer_regs(kFlags) : producer_regs(kFlags)>();
     if (threadIdx.x == 0) {

@@ -37,7 +37,7 @@ void run_with_split_combine(const fa3jit_k::AttnParams& p, DType out_dtype, int 
     cc.grid[2] = unsigned(p.batch);
     cc.block[0] = unsigned(fa3jit_k::kCombineThreads);
     cc.stream = stream;
-    cc.programmatic_dependent = arch >= 90;  // the combine waits for the forward itself (combine.cuh)
+    cc.programmatic_dependent = arch >= 90;  // the combine waits for the forward itself (common/pdl.cuh)
     fa3jit_k::AttnParams params = p;
     const float* ws_const = ws_ptr;
     void* cargs[] = {&params, &ws_const};
