@@ -42,6 +42,13 @@ struct VarlenArgs {
 
   // Beyond the brief's table.
   Tensor softmax_lse{};  // fp32 buffer for the LSE; allocated when none
+  // Split-KV scratch (GPU calls that split): the fp32 partials come from it
+  // instead of a stream-ordered allocation per call, so a serving loop
+  // sizes it once and a captured graph holds kernels only. Contiguous, any
+  // dtype, 16-byte aligned, on q's device, at least split_workspace_bytes()
+  // bytes (auto splits never need more than SMs x 128 x (dv + 1) x 4). The
+  // CPU backend ignores it.
+  Tensor workspace{};
   KernelPath path = KernelPath::Auto;
   // On a GPU, cu_seqlens / seqused / page_table live in device memory; checking
   // them costs one small device-to-host copy and a stream sync. Serving loops
@@ -62,5 +69,11 @@ struct VarlenResult {
 // (nullptr = the default stream) and ignored on the CPU. Every argument is
 // checked before any work; on error nothing is written.
 VarlenResult flash_attn_varlen(const VarlenArgs& args, void* stream = nullptr);
+
+// Bytes of `workspace` flash_attn_varlen(args) needs: num_splits x total_q
+// x h x (dv + 1) x 4 when the call splits on a GPU (num_splits as resolved
+// for these shapes and this device), else 0. Checks the arguments as the
+// call would; runs and writes nothing.
+int64_t split_workspace_bytes(const VarlenArgs& args, void* stream = nullptr);
 
 }  // namespace fa3jit

@@ -61,6 +61,7 @@ struct KvcacheArgs {
 
   // Beyond the signature, as in VarlenArgs.
   Tensor softmax_lse{};
+  Tensor workspace{};  // split-KV scratch, as VarlenArgs::workspace
   KernelPath path = KernelPath::Auto;
   // On a GPU, reading the int32 metadata to check it costs a copy and a
   // stream sync; serving loops and CUDA-graph capture set it false.
@@ -89,5 +90,9 @@ using SchedulerMetadata = std::array<int32_t, 4>;
 // metadata and no max_seqlen_q / known key lengths it reads them back
 // (one copy and stream sync): call it outside the captured region.
 SchedulerMetadata get_scheduler_metadata(const KvcacheArgs& args, void* stream = nullptr);
+
+// Bytes of `workspace` flash_attn_with_kvcache(args) needs (0 when it does
+// not split on a GPU); checks as get_scheduler_metadata does.
+int64_t split_workspace_bytes(const KvcacheArgs& args, void* stream = nullptr);
 
 }  // namespace fa3jit

@@ -54,7 +54,9 @@ namespace fa3jit::cuda {
   X(cuGraphInstantiate)                 \
   X(cuGraphLaunch)                      \
   X(cuGraphExecDestroy)                 \
-  X(cuGraphDestroy)
+  X(cuGraphDestroy)                      \
+  X(cuGraphGetNodes)                     \
+  X(cuGraphNodeGetType)
 
 struct Driver {
 #define FA3JIT_DECLARE_FN(name) decltype(&::name) name = nullptr;

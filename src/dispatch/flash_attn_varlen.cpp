@@ -5,6 +5,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "dispatch/device_buffer.h"
+#include "../../kernels/common/combine.cuh"
 #include "dispatch/heuristics.h"
 #include "dispatch/path_choice.h"
 #include "dispatch/run_plan.h"
@@ -51,8 +52,24 @@ void resolve_schedule(Plan& plan, const PathChoice& choice) {
   p.num_splits = std::clamp(p.num_splits, 1, key_blocks);
 }
 
+int64_t split_workspace_needed(const Plan& plan, const PathChoice& choice) {
+  if (choice.path == KernelPath::Cpu || plan.params.num_splits <= 1) return 0;
+  return fa3jit_k::split_workspace_floats(plan.params) * int64_t(sizeof(float));
+}
+
+void check_split_workspace(const Plan& plan, const PathChoice& choice) {
+  if (!plan.has_workspace) return;  // allocated per call
+  const int64_t need = split_workspace_needed(plan, choice);
+  if (need > plan.workspace_bytes)
+    throw Error(ErrorKind::InvalidValue,
+                "workspace holds " + std::to_string(plan.workspace_bytes) + " bytes but this call's split-KV partials need " +
+                    std::to_string(need) + " (num_splits = " + std::to_string(plan.params.num_splits) +
+                    ": num_splits x total_q x h x (dv + 1) x 4 bytes; see split_workspace_bytes)");
+}
+
 VarlenResult run_plan(Plan& plan, const PathChoice& choice, const VarlenArgs& args, void* stream) {
   resolve_schedule(plan, choice);
+  check_split_workspace(plan, choice);
 
   VarlenResult result;
   if (args.out.defined()) {
@@ -81,6 +98,13 @@ VarlenResult flash_attn_varlen(const VarlenArgs& args, void* stream) {
   detail::Plan plan = detail::validate_varlen_args(args, stream);
   const detail::PathChoice choice = detail::choose_path(plan);  // throws NotSupported
   return detail::run_plan(plan, choice, args, stream);
+}
+
+int64_t split_workspace_bytes(const VarlenArgs& args, void* stream) {
+  detail::Plan plan = detail::validate_varlen_args(args, stream);
+  const detail::PathChoice choice = detail::choose_path(plan);
+  detail::resolve_schedule(plan, choice);
+  return detail::split_workspace_needed(plan, choice);
 }
 
 }  // namespace fa3jit

@@ -12,6 +12,12 @@ namespace fa3jit::detail {
 // clamped to the key blocks); run_plan starts with it.
 void resolve_schedule(Plan& plan, const PathChoice& choice);
 
+// Bytes of split-KV workspace the resolved plan needs on its path (0 on
+// the CPU or without splits), and the check that the caller's workspace,
+// when given, holds them (InvalidValue naming workspace; before any write).
+int64_t split_workspace_needed(const Plan& plan, const PathChoice& choice);
+void check_split_workspace(const Plan& plan, const PathChoice& choice);
+
 // `choice` from choose_path(plan). Reads only out / softmax_lse /
 // return_softmax_lse of `args`.
 VarlenResult run_plan(Plan& plan, const PathChoice& choice, const VarlenArgs& args, void* stream);

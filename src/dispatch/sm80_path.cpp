@@ -130,7 +130,7 @@ void run_sm80(const Plan& plan, const DeviceInfo& device, CUstream stream) {
   cfg.dynamic_smem = size_t(sm80_smem_bytes(key));
   cfg.stream = stream;
   fa3jit_k::AttnParams params = p;
-  run_with_split_combine(params, plan.out_dtype, key.arch, dev, stream, [&](float* ws) {
+  run_with_split_combine(params, plan.out_dtype, key.arch, dev, stream, plan.workspace, [&](float* ws) {
     void* args[] = {&params, &ws};
     jit::launch(fwd, cfg, args);
   });

@@ -181,7 +181,7 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   cfg.dynamic_smem = size_t(sm90_smem_bytes(key));
   cfg.stream = stream;
   cfg.programmatic_dependent = true;  // the kernel waits for the previous one itself (common/pdl.cuh)
-  run_with_split_combine(params, plan.out_dtype, 90, dev, stream, [&](float* ws) {
+  run_with_split_combine(params, plan.out_dtype, 90, dev, stream, plan.workspace, [&](float* ws) {
     void* args[] = {&params, &tq, &tk, &tv, &group, &ws};
     jit::launch(fwd, cfg, args);
   });

@@ -16,7 +16,7 @@ std::string split_combine_grid_error(const fa3jit_k::AttnParams& p, int num_spli
 }
 
 void run_with_split_combine(const fa3jit_k::AttnParams& p, DType out_dtype, int arch, const DeviceInfo& dev,
-                            CUstream stream, const std::function<void(float* ws)>& launch_forward) {
+                            CUstream stream, void* workspace, const std::function<void(float* ws)>& launch_forward) {
   if (p.num_splits <= 1) {
     launch_forward(nullptr);
     return;
@@ -25,9 +25,13 @@ void run_with_split_combine(const fa3jit_k::AttnParams& p, DType out_dtype, int 
     throw Error(ErrorKind::NotSupported, why);
   const jit::Kernel& combine = jit::get_kernel(combine_spec(arch, out_dtype), dev.index);
   const cuda::Driver& drv = cuda::require_driver();
-  CUdeviceptr ws = 0;
+  // The caller's workspace keeps the stream free of allocation nodes (a
+  // captured graph holds the two kernels only, and the forward's
+  // programmatic launch follows the kernel before it).
+  const bool own = workspace == nullptr;
+  CUdeviceptr ws = reinterpret_cast<CUdeviceptr>(workspace);
   const size_t bytes = size_t(fa3jit_k::split_workspace_floats(p)) * sizeof(float);
-  FA3JIT_CU(drv.cuMemAllocAsync(&ws, bytes, stream));
+  if (own) FA3JIT_CU(drv.cuMemAllocAsync(&ws, bytes, stream));
   float* ws_ptr = reinterpret_cast<float*>(ws);
   try {
     launch_forward(ws_ptr);
@@ -43,10 +47,10 @@ void run_with_split_combine(const fa3jit_k::AttnParams& p, DType out_dtype, int 
     void* cargs[] = {&params, &ws_const};
     jit::launch(combine, cc, cargs);
   } catch (...) {
-    drv.cuMemFreeAsync(ws, stream);
+    if (own) drv.cuMemFreeAsync(ws, stream);
     throw;
   }
-  FA3JIT_CU(drv.cuMemFreeAsync(ws, stream));
+  if (own) FA3JIT_CU(drv.cuMemFreeAsync(ws, stream));
 }
 
 }  // namespace fa3jit::detail

@@ -135,6 +135,7 @@ VarlenArgs varlen_args_on_cache(const KvcacheArgs& a, const detail::KvcacheLayou
   v.sinks = a.sinks;
   v.out = a.out;
   v.softmax_lse = a.softmax_lse;
+  v.workspace = a.workspace;
   v.path = a.path;
   // Checked above when wanted; on a GPU the key lengths are not written yet.
   v.check_metadata = false;
@@ -195,6 +196,10 @@ VarlenResult flash_attn_with_kvcache(const KvcacheArgs& a, void* stream) {
   PlannedCall c = plan_call(a, stream, scratch);
   const detail::KvcacheLayout& L = c.layout;
   VarlenArgs& va = c.va;
+  // The splits are known now: a workspace too small is refused before the
+  // append writes the caches.
+  detail::resolve_schedule(c.plan, c.choice);
+  detail::check_split_workspace(c.plan, c.choice);
   const bool on_gpu = a.q.device.type != DeviceType::CPU;
   const jit::Kernel* kernel = on_gpu ? &detail::append_kernel(a.q.dtype, *c.choice.device) : nullptr;
 
@@ -227,6 +232,13 @@ SchedulerMetadata get_scheduler_metadata(const KvcacheArgs& a, void* stream) {
   PlannedCall c = plan_call(a, stream, scratch);
   detail::resolve_schedule(c.plan, c.choice);
   return {kSchedulerMetadataMarker, kSchedulerMetadataVersion, c.plan.params.num_splits, c.plan.params.pack_gqa};
+}
+
+int64_t split_workspace_bytes(const KvcacheArgs& a, void* stream) {
+  std::optional<Scratch> scratch;
+  PlannedCall c = plan_call(a, stream, scratch);
+  detail::resolve_schedule(c.plan, c.choice);
+  return detail::split_workspace_needed(c.plan, c.choice);
 }
 
 }  // namespace fa3jit

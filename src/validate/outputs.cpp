@@ -57,6 +57,15 @@ void check_out_tensor(const Plan& plan, const Tensor& out) {
   check_data(out, "out");
 }
 
+void check_workspace_tensor(const Plan& plan, const Tensor& ws) {
+  check_well_formed(ws, "workspace");
+  check_device(ws, "workspace", plan.device);
+  check_contiguous(ws, "workspace");
+  check_data(ws, "workspace");
+  if (reinterpret_cast<uintptr_t>(ws.data) % 16 != 0)
+    fail(ErrorKind::InvalidValue, "workspace", " must be 16-byte aligned (the split combine reads float4)");
+}
+
 void check_lse_tensor(const Plan& plan, const Tensor& lse) {
   check_well_formed(lse, "softmax_lse");
   check_device(lse, "softmax_lse", plan.device);

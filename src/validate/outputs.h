@@ -16,5 +16,8 @@ void set_output_shapes(Plan& plan, const Layout& layout);
 // self-overlap. softmax_lse: float32, plan.lse_shape, contiguous, on plan.device.
 void check_out_tensor(const Plan& plan, const Tensor& out);
 void check_lse_tensor(const Plan& plan, const Tensor& lse);
+// workspace: on plan.device, contiguous, 16-byte aligned (its size is
+// checked once the splits are known: check_split_workspace).
+void check_workspace_tensor(const Plan& plan, const Tensor& workspace);
 
 }  // namespace fa3jit::detail

@@ -68,6 +68,12 @@ Plan validate_varlen_args(const VarlenArgs& a, void* stream) {
   set_output_shapes(plan, L);
   if (a.out.defined()) check_out_tensor(plan, a.out);
   if (a.softmax_lse.defined()) check_lse_tensor(plan, a.softmax_lse);
+  if (a.workspace.defined()) {
+    check_workspace_tensor(plan, a.workspace);
+    plan.has_workspace = true;
+    plan.workspace = a.workspace.data;
+    plan.workspace_bytes = a.workspace.numel() * int64_t(dtype_size(a.workspace.dtype));
+  }
 
   const HostMetadata meta = read_metadata(a, L, stream);
   const SeqLimits lim = check_sequences(a, L, meta);

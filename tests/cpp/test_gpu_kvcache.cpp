@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "device/cuda_driver.h"
 #include "fa3jit/device.h"
@@ -111,8 +112,9 @@ TEST(KvcacheGpu, CheckMetadataRefusedWhileCapturing) {
 // The splits are fixed by num_splits = 3, or (by_plan) by a
 // get_scheduler_metadata plan of the first inputs with its splits set to 3
 // and num_splits left at 0 (auto): the plan, not the heuristic on the
-// replayed lengths, decides.
-void check_graph_replay(bool by_plan) {
+// replayed lengths, decides. With a workspace (sized by
+// split_workspace_bytes, poisoned) the captured graph holds kernels only.
+void check_graph_replay(bool by_plan, bool with_workspace = false) {
   KvcacheConfig c;
   c.batch = 3;
   c.h = 8, c.h_k = 2, c.d = 64, c.dv = 64;
@@ -141,6 +143,11 @@ void check_graph_replay(bool by_plan) {
     plan = HostTensor::from_ints({words.begin(), words.end()});
     dev.args().scheduler_metadata = plan.view();
   }
+  if (with_workspace) {
+    const int64_t bytes = split_workspace_bytes(dev.args());
+    EXPECT_EQ(bytes, 3 * 3 * 8 * (64 + 1) * 4) << "num_splits x total_q x h x (dv + 1) x 4";
+    dev.args().workspace = dev.workspace(bytes);
+  }
   {  // Load the kernels before capturing (a first call compiles them).
     DeviceKvcache warm(first, gpu_device());
     warm.args().scheduler_metadata = dev.args().scheduler_metadata;
@@ -161,6 +168,18 @@ void check_graph_replay(bool by_plan) {
   }
   CUgraph graph = nullptr;
   FA3JIT_CU(d.cuStreamEndCapture(s, &graph));
+  if (with_workspace) {  // append, forward, combine: no memory nodes
+    size_t n = 0;
+    FA3JIT_CU(d.cuGraphGetNodes(graph, nullptr, &n));
+    std::vector<CUgraphNode> nodes(n);
+    FA3JIT_CU(d.cuGraphGetNodes(graph, nodes.data(), &n));
+    EXPECT_EQ(n, 3u);
+    for (CUgraphNode node : nodes) {
+      CUgraphNodeType type{};
+      FA3JIT_CU(d.cuGraphNodeGetType(node, &type));
+      EXPECT_EQ(int(type), int(CU_GRAPH_NODE_TYPE_KERNEL));
+    }
+  }
   CUgraphExec exec = nullptr;
   FA3JIT_CU(d.cuGraphInstantiate(&exec, graph, 0));
 
@@ -201,6 +220,41 @@ TEST(KvcacheGpu, CudaGraphReplaysWithNewLengthsAndPageTable) {
 TEST(KvcacheGpu, CudaGraphReplaysASchedulerMetadataPlan) {
   SKIP_WITHOUT_GPU();
   check_graph_replay(true);
+}
+
+TEST(KvcacheGpu, CudaGraphWithAWorkspaceHoldsKernelsOnly) {
+  SKIP_WITHOUT_GPU();
+  check_graph_replay(false, true);
+}
+
+// A workspace smaller than the splits need is refused by name before the
+// append writes the caches.
+TEST(KvcacheGpu, TooSmallWorkspaceIsNamedAndNothingWritten) {
+  SKIP_WITHOUT_GPU();
+  KvcacheConfig c;
+  c.batch = 2;
+  c.h = 8, c.h_k = 2, c.d = 64, c.dv = 64;
+  c.s_cache = 512;
+  c.new_lens = {1};
+  c.num_splits = 4;
+  c.cache_seqlens = {300, 400};
+  c.seed = 5;
+  const KvcacheProblem prob = make_kvcache_problem(c);
+  cuda::set_device(gpu()->index);
+  DeviceKvcache dev(prob, gpu_device());
+  const int64_t need = split_workspace_bytes(dev.args());
+  ASSERT_EQ(need, 4 * 2 * 8 * (64 + 1) * 4);
+  dev.args().workspace = dev.workspace(need - 16);
+  try {
+    flash_attn_with_kvcache(dev.args());
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("workspace holds " + std::to_string(need - 16) + " bytes"), std::string::npos)
+        << e.what();
+  }
+  const KvcacheRun r = dev.results();
+  EXPECT_EQ(std::memcmp(r.k_cache.data(), prob.k_cache.data(), prob.k_cache.nbytes()), 0) << "k_cache written";
+  EXPECT_EQ(std::memcmp(r.out.data(), prob.out.data(), prob.out.nbytes()), 0) << "out written";
 }
 
 }  // namespace

@@ -70,6 +70,8 @@ std::vector<Case> all_cases() {
     RunOptions o;
     o.pack_gqa = true;
     add("paged" + std::to_string(ps) + "_decode_split_packed", c, o);
+    o.workspace = true;
+    add("paged" + std::to_string(ps) + "_decode_split_packed_workspace", c, o);
   }
   // split-KV
   for (int splits : {2, 5}) {

@@ -125,6 +125,9 @@ void add_split_and_decode_cases(VarlenCaseList& cs) {
     RunOptions o;
     o.pack_gqa = true;
     add("twowg_packed68_split3", c, o);
+    o.workspace = true;
+    add("twowg_packed68_split3_workspace", c, o);
+    o.workspace = false;
     c.num_splits = 1;
     add("twowg_packed68", c, o);
   }
@@ -147,6 +150,14 @@ void add_split_and_decode_cases(VarlenCaseList& cs) {
       add(base + "_b3_auto", c, o);
       c.num_splits = 7;
       add(base + "_b3_split7", c, o);
+      if (ps == 128 && sq == 1) {  // the caller's workspace instead of a stream-ordered one
+        RunOptions w = o;
+        w.workspace = true;
+        add(base + "_b3_split7_workspace", c, w);
+        c.num_splits = 0;
+        add(base + "_b3_auto_workspace", c, w);
+        c.num_splits = 7;
+      }
       c.batch = 17;
       c.seqlens_q = std::vector<int>(17, sq);
       c.seqlens_k = key_lengths(17, 3000, uint32_t(ps + sq));

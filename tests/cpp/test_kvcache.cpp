@@ -109,6 +109,12 @@ std::vector<BadCase> bad_cases() {
        K::InvalidValue, "cu_seqlens_k_new is given but k is none"},
       {"append_without_cache_seqlens", [](auto&, auto& a) { a.cache_seqlens = std::monostate{}; }, K::InvalidValue,
        "cache_seqlens is required"},
+      {"workspace_on_another_device",
+       [](auto&, auto& a) {
+         a.workspace = f32_3.view();
+         a.workspace.device = Device{DeviceType::CUDA, 0};
+       },
+       K::InvalidValue, "workspace is on cuda:0"},
       {"scheduler_metadata_short", [](auto&, auto& a) { a.scheduler_metadata = sched_short.view(); },
        K::InvalidValue, "scheduler_metadata.shape[0] = 3 must be 4 (the words of the plan)"},
       {"scheduler_metadata_float", [](auto&, auto& a) { a.scheduler_metadata = sched_f32.view(); }, K::InvalidType,

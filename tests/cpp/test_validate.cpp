@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -127,7 +128,7 @@ const Device kCuda0{DeviceType::CUDA, 0};
 void on_device(VarlenArgs& a, Device device) {
   for (Tensor* t : {&a.q, &a.k, &a.v, &a.cu_seqlens_q, &a.cu_seqlens_k, &a.seqused_q, &a.seqused_k,
                     &a.page_table, &a.qv, &a.q_descale, &a.k_descale, &a.v_descale, &a.sinks, &a.out,
-                    &a.softmax_lse})
+                    &a.softmax_lse, &a.workspace})
     if (t->defined()) t->device = device;
 }
 
@@ -860,6 +861,50 @@ TEST(ValidateOutputs, SoftmaxLse) {
   f.a.return_softmax_lse = true;
   f.a.softmax_lse = f.add(DType::f32, {4, 6});
   expect_error(f.a, kValue, {"softmax_lse must have shape (b, h, s_q) for 4-D q = (2, 4, 3)"});
+}
+
+TEST(ValidateOutputs, Workspace) {
+  ArgBuffers s;
+  make_varlen(s, {2, 3}, {2, 3});
+  s.a.workspace = s.add(DType::f32, {64});
+  const Plan plan = ok(s.a);
+  EXPECT_TRUE(plan.has_workspace);
+  EXPECT_EQ(plan.workspace, s.a.workspace.data);
+  EXPECT_EQ(plan.workspace_bytes, 256);
+  s.a.workspace = s.add(DType::i32, {250});  // any dtype: bytes count
+  EXPECT_EQ(ok(s.a).workspace_bytes, 1000);
+  Tensor strided = s.add(DType::f32, {8, 8});
+  strided.shape = {8, 4, 0, 0};
+  s.a.workspace = strided;
+  expect_error(s.a, kValue, {"workspace must be contiguous"});
+  Tensor shifted = s.add(DType::f32, {65});
+  shifted.shape = {64, 0, 0, 0};
+  shifted.data = static_cast<float*>(shifted.data) + 1;  // 4 bytes past an aligned allocation
+  s.a.workspace = shifted;
+  expect_error(s.a, kValue, {"workspace must be 16-byte aligned"});
+  s.a.workspace = s.add(DType::f32, {64});
+  s.a.workspace.device = kCuda0;
+  expect_error(s.a, kValue, {"workspace is on cuda:0", "q is on cpu"});
+}
+
+// The CPU backend keeps its own scratch: a workspace changes nothing, and
+// a CPU call needs none.
+TEST(ValidateOutputs, WorkspaceOnTheCpuIsUnused) {
+  ArgBuffers s;
+  make_varlen(s, {5, 9}, {7, 300});
+  std::mt19937_64 rng(7);
+  for (auto& t : s.store)
+    if (t->dtype() == DType::bf16) t->fill_normal(rng);  // q, k, v (not the offsets)
+  s.a.num_splits = 3;
+  EXPECT_EQ(split_workspace_bytes(s.a), 0);
+  s.a.out = s.add(DType::bf16, {14, 4, 64});
+  flash_attn_varlen(s.a);
+  const std::vector<char> plain(static_cast<char*>(s.a.out.data), static_cast<char*>(s.a.out.data) + 14 * 4 * 64 * 2);
+  s.a.workspace = s.add(DType::f32, {0});  // given, empty: never touched here
+  EXPECT_EQ(split_workspace_bytes(s.a), 0);
+  s.a.out = s.add(DType::bf16, {14, 4, 64});
+  flash_attn_varlen(s.a);
+  EXPECT_EQ(std::memcmp(plain.data(), s.a.out.data, plain.size()), 0);
 }
 
 // ---------------------------------------------------------------- scalars

@@ -61,6 +61,24 @@ Tensor DeviceKvcache::upload(const Tensor& host) {
   return t;
 }
 
+Tensor DeviceKvcache::workspace(int64_t bytes) {
+  const cuda::Driver& d = cuda::require_driver();
+  const int64_t floats = (bytes + 3) / 4;
+  CUdeviceptr p = 0;
+  FA3JIT_CU(d.cuMemAlloc(&p, size_t(floats) * 4 + 16));
+  owned_.push_back(reinterpret_cast<void*>(p));
+  FA3JIT_CU(d.cuMemsetD8Async(p, 0xFF, size_t(floats) * 4 + 16, nullptr));
+  FA3JIT_CU(d.cuCtxSynchronize());
+  Tensor t;
+  t.data = reinterpret_cast<void*>(p);
+  t.dtype = DType::f32;
+  t.ndim = 1;
+  t.shape[0] = floats;
+  t.stride[0] = 1;
+  t.device = device_;
+  return t;
+}
+
 void DeviceKvcache::upload_into(const Tensor& dst, const HostTensor& src) {
   if (src.nbytes() != bytes_of(dst))
     throw Error(ErrorKind::InvalidValue, "upload_into: " + std::to_string(src.nbytes()) + " bytes into a tensor of " +

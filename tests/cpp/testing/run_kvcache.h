@@ -34,6 +34,9 @@ class DeviceKvcache {
   void upload_into(const Tensor& dst, const HostTensor& src);
   HostTensor download(const Tensor& t) const;
   KvcacheRun results() const;
+  // A float32 device buffer of at least `bytes`, poisoned (0xFF), owned
+  // like the rest: a split-KV workspace.
+  Tensor workspace(int64_t bytes);
 
  private:
   Tensor upload(const Tensor& host);

@@ -46,6 +46,22 @@ class DeviceArgs {
   }
   VarlenArgs& args() { return args_; }
 
+  // A poisoned workspace of the size the call asks for (args' path set).
+  void add_workspace() {
+    auto buf = std::make_unique<DeviceBuffer>(size_t(split_workspace_bytes(args_)));
+    if (buf->bytes) FA3JIT_CU(cuda::require_driver().cuMemsetD8Async(buf->ptr, 0xFF, buf->bytes, nullptr));
+    FA3JIT_CU(cuda::require_driver().cuStreamSynchronize(nullptr));
+    Tensor& t = args_.workspace;
+    t = Tensor{};
+    t.data = reinterpret_cast<void*>(buf->ptr);
+    t.dtype = DType::f32;
+    t.ndim = 1;
+    t.shape[0] = int64_t(buf->bytes / 4);
+    t.stride[0] = 1;
+    t.device = device_;
+    buffers_.push_back(std::move(buf));
+  }
+
   // Every byte of the caller-provided out / lse set to 0xFF (NaN).
   void poison() {
     const cuda::Driver& d = cuda::require_driver();
@@ -168,6 +184,7 @@ RunOutput run_problem(const Problem& problem, const Device& device, KernelPath p
     throw Error(ErrorKind::NotSupported, "run_problem: device " + device_name(device) + " is not supported");
   DeviceArgs dev(problem, device, options);
   dev.args().path = path;
+  if (options.workspace) dev.add_workspace();
   const VarlenResult res = flash_attn_varlen(dev.args(), nullptr);
   FA3JIT_CU(cuda::require_driver().cuStreamSynchronize(nullptr));
   RunOutput r;

@@ -22,6 +22,8 @@ struct RunOptions {
   // CUDA, 3-D out given: out's head stride is dv + out_head_pad and its row
   // stride h * (dv + out_head_pad) + out_row_pad (a view into a bigger buffer).
   int out_head_pad = 0, out_row_pad = 0;
+  // CUDA: the call gets a workspace of split_workspace_bytes(), poisoned.
+  bool workspace = false;
 };
 
 // CPU: runs on copies of the problem's (poisoned) out / lse buffers.
