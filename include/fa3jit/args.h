@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 
+#include "fa3jit/device.h"
 #include "fa3jit/tensor.h"
 
 namespace fa3jit {
@@ -75,5 +76,12 @@ VarlenResult flash_attn_varlen(const VarlenArgs& args, void* stream = nullptr);
 // for these shapes and this device), else 0. Checks the arguments as the
 // call would; runs and writes nothing.
 int64_t split_workspace_bytes(const VarlenArgs& args, void* stream = nullptr);
+
+// The most workspace any call with num_splits = 0 (auto) needs on `device`
+// for value head dim dv, to size one buffer for a serving loop: auto splits
+// fill at most one wave of tiles, so num_splits x total_q x h <= SMs x 128
+// rows: SMs x 128 x (dv + 1) x 4 bytes (8.7 MB for dv 128 on an H100).
+// 0 on the CPU (its backend keeps its own scratch).
+int64_t split_workspace_bytes_bound(const DeviceInfo& device, int dv);
 
 }  // namespace fa3jit

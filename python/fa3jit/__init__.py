@@ -11,7 +11,7 @@ import sys as _sys
 
 from ._fa3jit import DeviceInfo, __version__, best_device, query_devices
 from ._native import set_check_metadata
-from .devices import explain_support, info, is_fa3_supported
+from .devices import explain_support, info, is_fa3_supported, split_workspace_bytes_bound
 from .kvcache import flash_attn_with_kvcache, get_scheduler_metadata
 from .varlen import flash_attn_varlen_func
 
@@ -30,4 +30,5 @@ __all__ = [
     "is_fa3_supported",
     "query_devices",
     "set_check_metadata",
+    "split_workspace_bytes_bound",
 ]

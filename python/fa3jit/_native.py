@@ -29,7 +29,7 @@ def check_metadata_enabled() -> bool:
 
 _TENSOR_ARGS = ("q", "k", "v", "cu_seqlens_q", "cu_seqlens_k", "seqused_q", "seqused_k",
                 "page_table", "qv", "q_descale", "k_descale", "v_descale", "sinks",
-                "out", "softmax_lse")
+                "out", "softmax_lse", "workspace")
 
 
 def run(**kwargs) -> None:

@@ -84,6 +84,18 @@ def is_fa3_supported(device=None) -> bool:
     return _supported[where]
 
 
+def split_workspace_bytes_bound(dv, device=None) -> int:
+    """Bytes of a workspace that serves every call with num_splits = 0
+    (auto) on `device` (see resolve_device) for value head dim dv: auto
+    splits fill at most one wave, so SMs x 128 x (dv + 1) x 4 (8.7 MB for
+    dv 128 on an H100); 0 on the CPU. Size one buffer with it and pass it
+    as workspace= to every call of a serving loop."""
+    info, why = _lookup(resolve_device(device))
+    if info is None:
+        raise ValueError(why)
+    return int(_fa3jit.split_workspace_bytes_bound(info, int(dv)))
+
+
 def explain_support(device=None) -> str:
     """Why fa3jit does or does not run on `device`, in words."""
     info, why = _lookup(resolve_device(device))

@@ -19,7 +19,7 @@ from ._outputs import allocate_outputs, caller_result, optional, window
 _TENSOR_ARGS = ("q", "k_cache", "v_cache", "k", "v", "qv", "rotary_cos", "rotary_sin",
                 "cache_seqlens", "cache_batch_idx", "cache_leftpad", "page_table", "cu_seqlens_q",
                 "cu_seqlens_k_new", "rotary_seqlens", "q_descale", "k_descale", "v_descale",
-                "scheduler_metadata", "sinks", "out", "softmax_lse")
+                "scheduler_metadata", "sinks", "out", "softmax_lse", "workspace")
 
 
 # fa3jit._torch_kvcache.kvcache, set when that module loads (at the first
@@ -46,7 +46,7 @@ def kvcache_inputs(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_
 
 
 # flash_attn_with_kvcache's parameters that _arguments does not take.
-_NOT_ARGUMENTS = ("scheduler_metadata", "return_softmax_lse", "out")
+_NOT_ARGUMENTS = ("scheduler_metadata", "return_softmax_lse", "out", "workspace")
 
 
 def _arguments(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_seqlens,
@@ -105,6 +105,7 @@ def flash_attn_with_kvcache(
     return_softmax_lse=False,
     sinks=None,
     out=None,
+    workspace=None,
 ):
     """Attention of q against a KV cache, after appending k / v into it;
     returns out, or (out, softmax_lse).
@@ -120,7 +121,8 @@ def flash_attn_with_kvcache(
     base + i when causal or local, else at the base; rotary_interleaved picks
     pairs (0, 1), (2, 3), ... or halves. scheduler_metadata: a plan from
     get_scheduler_metadata (the call runs its num_splits and pack_gqa
-    whatever its lengths). Errors as flash_attn_varlen_func: ValueError /
+    whatever its lengths). workspace: split-KV scratch, as in
+    flash_attn_varlen_func. Errors as flash_attn_varlen_func: ValueError /
     TypeError / NotImplementedError naming the argument; nothing is written
     on error."""
     inputs, options = _arguments(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_seqlens,
@@ -128,6 +130,7 @@ def flash_attn_with_kvcache(
                                  cu_seqlens_k_new, max_seqlen_q, rotary_seqlens, q_descale, k_descale,
                                  v_descale, softmax_scale, causal, window_size, attention_chunk, softcap,
                                  rotary_interleaved, num_splits, pack_gqa, only_qv, sm_margin, sinks)
+    options["workspace"] = workspace  # eager calls only (see flash_attn_varlen_func)
     if framework_of(q) == TORCH:
         return _torch_kvcache()(inputs, options, bool(return_softmax_lse), out, scheduler_metadata)
     return run_eager(inputs, options, return_softmax_lse, out, scheduler_metadata)
@@ -173,7 +176,7 @@ def get_scheduler_metadata(q, k_cache, v_cache, **kwargs):
     inputs, options = _arguments(q, k_cache, v_cache, **{**defaults, **kwargs})
     words = _native.call(_fa3jit.flash_attn_with_kvcache, _TENSOR_ARGS,
                          dict(inputs, **options, scheduler_metadata=None, out=None, softmax_lse=None,
-                              return_softmax_lse=False, plan_only=True))
+                              workspace=None, return_softmax_lse=False, plan_only=True))
     if framework_of(q) == TORCH:
         import torch
 

@@ -45,6 +45,7 @@ def flash_attn_varlen_func(
     return_softmax_lse=False,
     sinks=None,
     out=None,
+    workspace=None,
 ):
     """Variable-length attention forward; returns out, or (out, softmax_lse)
     with return_softmax_lse.
@@ -58,6 +59,13 @@ def flash_attn_varlen_func(
     (h, total_q) for varlen q, (b, h, s_q) for 4-D q. Semantics of every
     argument: the design brief (docs) / fa3jit::VarlenArgs.
 
+    workspace (beyond sglang's signature): split-KV scratch, any dtype,
+    contiguous, on q's device, of at least split_workspace_bytes_bound(dv)
+    bytes for num_splits = 0 (auto), or num_splits x total_q x h x (dv + 1)
+    x 4 for a fixed num_splits; a GPU call that splits then allocates
+    nothing. Without it the scratch is allocated on the stream per call.
+    Used by eager calls (under torch.compile the op keeps its own scratch).
+
     Errors: ValueError (bad value or shape), TypeError (bad dtype),
     NotImplementedError (valid but not supported yet), RuntimeError (CUDA /
     NVRTC failure); the message names the argument and the rule, and
@@ -70,7 +78,7 @@ def flash_attn_varlen_func(
         q_descale=q_descale, k_descale=k_descale, v_descale=v_descale,
         window_size=window(window_size), attention_chunk=int(attention_chunk),
         softcap=float(softcap), num_splits=int(num_splits), pack_gqa=pack_gqa,
-        only_qv=bool(only_qv), sm_margin=int(sm_margin), sinks=sinks)
+        only_qv=bool(only_qv), sm_margin=int(sm_margin), sinks=sinks, workspace=workspace)
     if framework_of(q) == TORCH:
         return _torch_varlen()(q, k, v, options, return_softmax_lse, out)
     return varlen_any_framework(q, k, v, options, return_softmax_lse, out)

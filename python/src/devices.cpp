@@ -6,6 +6,7 @@
 #include <string>
 
 #include "bindings.h"
+#include "fa3jit/args.h"
 #include "fa3jit/device.h"
 #include "fa3jit/error.h"
 
@@ -89,6 +90,9 @@ void bind_devices(nb::module_& m) {
         nb::arg("device"));
   m.def("explain_support", nb::overload_cast<const DeviceInfo&>(&fa3jit::explain_support),
         nb::arg("device"));
+  m.def("split_workspace_bytes_bound", &fa3jit::split_workspace_bytes_bound, nb::arg("device"), nb::arg("dv"),
+        "The most split-KV workspace a call with num_splits = 0 needs on this device (see "
+        "fa3jit.split_workspace_bytes_bound).");
 }
 
 }  // namespace fa3jit::python

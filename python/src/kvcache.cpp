@@ -36,7 +36,7 @@ nb::object run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb:
                  std::optional<int> attention_chunk, float softcap, bool rotary_interleaved,
                  nb::handle scheduler_metadata, int num_splits, std::optional<bool> pack_gqa,
                  bool only_qv, int sm_margin, bool return_softmax_lse, nb::handle sinks,
-                 nb::handle out, nb::handle softmax_lse, uintptr_t stream, bool check_metadata,
+                 nb::handle out, nb::handle softmax_lse, nb::handle workspace, uintptr_t stream, bool check_metadata,
                  const std::string& path, bool uint16_is_bf16, bool uint8_is_fp8, bool plan_only) {
   const ArgImporter im{StorageOverride{uint16_is_bf16, uint8_is_fp8}};
   const bool appends = !k.is_none();
@@ -54,7 +54,7 @@ nb::object run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb:
                  t_kd = in(k_descale, "k_descale"), t_vd = in(v_descale, "v_descale"),
                  t_sched = in(scheduler_metadata, "scheduler_metadata"),
                  t_sinks = in(sinks, "sinks"), t_out = im.output(out, "out"),
-                 t_lse = im.output(softmax_lse, "softmax_lse");
+                 t_lse = im.output(softmax_lse, "softmax_lse"), t_ws = im.output(workspace, "workspace");
 
   CacheSeqlens lens;
   if (t_lens.tensor.defined())
@@ -96,6 +96,7 @@ nb::object run_kvcache(nb::handle q, nb::handle k_cache, nb::handle v_cache, nb:
                 .sinks = t_sinks.tensor,
                 .out = t_out.tensor,
                 .softmax_lse = t_lse.tensor,
+                .workspace = t_ws.tensor,
                 .path = kernel_path_from_name(path),
                 .check_metadata = check_metadata};
   if (plan_only) {
@@ -126,7 +127,7 @@ void bind_kvcache(nb::module_& m) {
         nb::arg("scheduler_metadata").none(), nb::arg("num_splits"), nb::arg("pack_gqa").none(),
         nb::arg("only_qv"), nb::arg("sm_margin"), nb::arg("return_softmax_lse"),
         nb::arg("sinks").none(), nb::arg("out").none(), nb::arg("softmax_lse").none(),
-        nb::arg("stream"), nb::arg("check_metadata"), nb::arg("path"), nb::arg("uint16_is_bf16"),
+        nb::arg("workspace").none(), nb::arg("stream"), nb::arg("check_metadata"), nb::arg("path"), nb::arg("uint16_is_bf16"),
         nb::arg("uint8_is_fp8"), nb::arg("plan_only") = false,
         "fa3jit::flash_attn_with_kvcache with every output given (plan_only: get_scheduler_metadata's words); see "
         "fa3jit.flash_attn_with_kvcache.");

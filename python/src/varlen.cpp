@@ -30,7 +30,7 @@ void run_varlen(nb::handle q, nb::handle k, nb::handle v, nb::handle cu_seqlens_
                 std::array<int, 2> window_size, int attention_chunk, float softcap,
                 int num_splits, std::optional<bool> pack_gqa, bool only_qv, int sm_margin,
                 bool return_softmax_lse, nb::handle sinks, nb::handle out,
-                nb::handle softmax_lse, uintptr_t stream, bool check_metadata,
+                nb::handle softmax_lse, nb::handle workspace, uintptr_t stream, bool check_metadata,
                 const std::string& path, bool uint16_is_bf16, bool uint8_is_fp8) {
   const ArgImporter in{StorageOverride{uint16_is_bf16, uint8_is_fp8}};
   // Imported arrays stay alive (and own their DLPack capsules) until return.
@@ -42,7 +42,8 @@ void run_varlen(nb::handle q, nb::handle k, nb::handle v, nb::handle cu_seqlens_
                  t_pages = in.input(page_table, "page_table"), t_qv = in.input(qv, "qv"),
                  t_qd = in.input(q_descale, "q_descale"), t_kd = in.input(k_descale, "k_descale"),
                  t_vd = in.input(v_descale, "v_descale"), t_sinks = in.input(sinks, "sinks"),
-                 t_out = in.output(out, "out"), t_lse = in.output(softmax_lse, "softmax_lse");
+                 t_out = in.output(out, "out"), t_lse = in.output(softmax_lse, "softmax_lse"),
+                 t_ws = in.output(workspace, "workspace");
   if (!t_q.tensor.defined()) throw Error(ErrorKind::InvalidValue, "q must be given, not None");
   if (!t_k.tensor.defined()) throw Error(ErrorKind::InvalidValue, "k must be given, not None");
   if (!t_v.tensor.defined()) throw Error(ErrorKind::InvalidValue, "v must be given, not None");
@@ -74,6 +75,7 @@ void run_varlen(nb::handle q, nb::handle k, nb::handle v, nb::handle cu_seqlens_
                .sinks = t_sinks.tensor,
                .out = t_out.tensor,
                .softmax_lse = t_lse.tensor,
+               .workspace = t_ws.tensor,
                .path = kernel_path_from_name(path),
                .check_metadata = check_metadata};
   call_without_gil(&flash_attn_varlen, a, stream);
@@ -91,7 +93,7 @@ void bind_varlen(nb::module_& m) {
         nb::arg("window_size"), nb::arg("attention_chunk"), nb::arg("softcap"),
         nb::arg("num_splits"), nb::arg("pack_gqa").none(), nb::arg("only_qv"),
         nb::arg("sm_margin"), nb::arg("return_softmax_lse"), nb::arg("sinks").none(),
-        nb::arg("out").none(), nb::arg("softmax_lse").none(), nb::arg("stream"),
+        nb::arg("out").none(), nb::arg("softmax_lse").none(), nb::arg("workspace").none(), nb::arg("stream"),
         nb::arg("check_metadata"), nb::arg("path"), nb::arg("uint16_is_bf16"),
         nb::arg("uint8_is_fp8"),
         "fa3jit::flash_attn_varlen with every output given; see fa3jit.flash_attn_varlen_func.");

@@ -100,6 +100,11 @@ VarlenResult flash_attn_varlen(const VarlenArgs& args, void* stream) {
   return detail::run_plan(plan, choice, args, stream);
 }
 
+int64_t split_workspace_bytes_bound(const DeviceInfo& device, int dv) {
+  if (device.backend == Backend::CPU) return 0;
+  return int64_t(std::max(0, device.sm_count)) * 128 * (int64_t(std::max(0, dv)) + 1) * int64_t(sizeof(float));
+}
+
 int64_t split_workspace_bytes(const VarlenArgs& args, void* stream) {
   detail::Plan plan = detail::validate_varlen_args(args, stream);
   const detail::PathChoice choice = detail::choose_path(plan);

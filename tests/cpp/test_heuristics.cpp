@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "dispatch/heuristics.h"
+#include "fa3jit/args.h"
 
 namespace fa3jit::detail {
 namespace {
@@ -40,6 +41,33 @@ TEST(HeuristicsSplits, ShortKeysLimitSplits) {
   SplitInputs in = decode(1, 8, 1024);
   in.min_split_blocks = 4;
   EXPECT_EQ(choose_num_splits(in), 2);
+}
+
+// split_workspace_bytes_bound's premise: when auto splits (a call without
+// splits needs no workspace), splits times the rows they split never
+// exceed workers x tile_m (one wave of full tiles).
+TEST(HeuristicsSplits, SplitRowsStayWithinOneWaveOfTiles) {
+  for (int tile_m : {64, 128})
+    for (int batch : {1, 2, 3, 7, 16, 33})
+      for (int heads : {1, 2, 8, 32})
+        for (int q_rows : {1, 2, 4, 8, 17, 64, 100, 128, 300})
+          for (int keys : {1, 128, 1000, 8192, 131072}) {
+            const SplitInputs in{.batch = batch, .heads = heads, .q_rows = q_rows, .max_seqlen_k = keys,
+                                 .workers = 132, .tile_m = tile_m, .tile_n = 128};
+            const int64_t rows = int64_t(batch) * heads * q_rows;
+            const int splits = choose_num_splits(in);
+            if (splits > 1) {
+              EXPECT_LE(splits * rows, 132 * tile_m) << batch << " " << heads << " " << q_rows;
+            }
+          }
+}
+
+TEST(HeuristicsSplits, WorkspaceBoundIsSmsTimes128RowsOfDvPlusOneFloats) {
+  DeviceInfo gpu;
+  gpu.backend = Backend::CUDA;
+  gpu.sm_count = 132;
+  EXPECT_EQ(split_workspace_bytes_bound(gpu, 128), 132LL * 128 * 129 * 4);
+  EXPECT_EQ(split_workspace_bytes_bound(DeviceInfo{}, 128), 0);  // the CPU keeps its own scratch
 }
 
 TEST(HeuristicsSplits, CappedAt128AndDegenerateInputs) {

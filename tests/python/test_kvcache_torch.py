@@ -22,11 +22,18 @@ def tensors(dec, device):
     return {n: torch.from_numpy(np.ascontiguousarray(x)).to(device) for n, x in arrays.items()}
 
 
-def call(t, num_splits):
+def call(t, num_splits, workspace=None):
     return fa3jit.flash_attn_with_kvcache(
         t["q"], t["k_cache"], t["v_cache"], k=t["k"], v=t["v"], rotary_cos=t["cos"],
         rotary_sin=t["sin"], cache_seqlens=t["lens"], page_table=t["page_table"], causal=True,
-        num_splits=num_splits, return_softmax_lse=True)
+        num_splits=num_splits, return_softmax_lse=True, workspace=workspace)
+
+
+def poisoned_workspace(nbytes, device):
+    """A float32 workspace of at least nbytes, every byte 0xFF (NaN)."""
+    ws = torch.empty((nbytes + 3) // 4, dtype=torch.float32, device=device)
+    ws.view(torch.uint8).fill_(0xFF)
+    return ws
 
 
 def decode(seed, lens):
@@ -34,28 +41,37 @@ def decode(seed, lens):
                   q_lens=(1, 1, 1), rotary_dim=16, seed=seed)
 
 
-def test_cpu_tensors_append_with_rotary():
+@pytest.mark.parametrize("with_workspace", [False, True])
+def test_cpu_tensors_append_with_rotary(with_workspace):
+    """A workspace changes nothing on the CPU (its backend keeps its own
+    scratch), and no CPU call needs one."""
+    assert fa3jit.split_workspace_bytes_bound(128, "cpu") == 0
     dec = decode(1, (10, 3, 40))
     expected = dec.expected()
     t = tensors(dec, "cpu")
-    out, lse = call(t, 0)
+    out, lse = call(t, 0, poisoned_workspace(64, "cpu") if with_workspace else None)
     dec.check(expected, t["k_cache"].numpy(), t["v_cache"].numpy(), out.numpy(), lse.numpy(),
               "float16")
 
 
 @requires_gpu
-def test_cuda_graph_decode_step_replays_with_new_inputs():
+@pytest.mark.parametrize("with_workspace", [False, True])
+def test_cuda_graph_decode_step_replays_with_new_inputs(with_workspace):
+    """With a workspace (sized once by split_workspace_bytes_bound, poisoned)
+    the step allocates nothing; the results are the same."""
     first, second = decode(1, (10, 3, 40)), decode(2, (30, 0, 50))
     t = tensors(first, "cuda")
+    ws = poisoned_workspace(fa3jit.split_workspace_bytes_bound(first.v.shape[-1]), "cuda") \
+        if with_workspace else None
     warm = {n: x.clone() for n, x in t.items()}  # the first call compiles; keep t's caches
     s = torch.cuda.Stream()
     s.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(s):
-        call(warm, 2)
+        call(warm, 2, ws)
     torch.cuda.current_stream().wait_stream(s)
     g = torch.cuda.CUDAGraph()
     with torch.cuda.graph(g):
-        out, lse = call(t, 2)
+        out, lse = call(t, 2, ws)
     g.replay()
     torch.cuda.synchronize()
     first.check(first.expected(), t["k_cache"].cpu().numpy(), t["v_cache"].cpu().numpy(),
@@ -116,3 +132,16 @@ def test_torch_compile_with_a_scheduler_metadata_plan_cpu():
     torch.testing.assert_close(out_c, out_e)
     torch.testing.assert_close(lse_c, lse_e)
     torch.testing.assert_close(tc["k_cache"], te["k_cache"])
+
+
+@requires_gpu
+def test_too_small_workspace_is_named_and_nothing_is_written():
+    dec = decode(3, (10, 3, 40))
+    t = tensors(dec, "cuda")
+    before = t["k_cache"].clone()
+    # 2 splits x 3 rows x h x (dv + 1) x 4 bytes, less 16
+    need = 2 * dec.q.shape[0] * dec.q.shape[1] * dec.q.shape[2] * (dec.v.shape[-1] + 1) * 4
+    with pytest.raises(ValueError, match="workspace holds"):
+        call(t, 2, poisoned_workspace(need - 16, "cuda"))
+    torch.cuda.synchronize()
+    assert torch.equal(t["k_cache"], before)

@@ -1,5 +1,5 @@
 """The Python entry points have sglang's FA3 names, order and defaults, so
-fa3jit is a drop-in."""
+fa3jit is a drop-in; fa3jit's own keywords (workspace) come after them."""
 
 import inspect
 
@@ -37,12 +37,15 @@ def params(fn):
     return [(p.name, p.default) for p in sig.parameters.values()]
 
 
+EXTENSIONS = [("workspace", None)]
+
+
 def test_flash_attn_varlen_func_signature():
-    assert params(fa3jit.flash_attn_varlen_func) == VARLEN
+    assert params(fa3jit.flash_attn_varlen_func) == VARLEN + EXTENSIONS
 
 
 def test_flash_attn_with_kvcache_signature():
-    assert params(fa3jit.flash_attn_with_kvcache) == KVCACHE
+    assert params(fa3jit.flash_attn_with_kvcache) == KVCACHE + EXTENSIONS
 
 
 def test_public_names():
