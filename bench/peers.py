@@ -86,11 +86,15 @@ class Fa3jit(Peer):
         if p.is_cache:
             q = p.q.view(s.batch, s.max_q, s.heads, s.d)
             qv = None if p.qv is None else p.qv.view(s.batch, s.max_q, s.heads, s.dv)
+            # A serving loop's setting: one split-KV workspace sized once
+            # for auto splits, so a step allocates nothing.
+            ws_bytes = fa3jit.split_workspace_bytes_bound(s.dv, str(p.q.device))
+            ws = torch.empty((ws_bytes + 3) // 4, dtype=torch.float32, device=p.q.device)
 
             def call():
                 return fa3jit.flash_attn_with_kvcache(
                     q, p.k, p.v, qv=qv, cache_seqlens=p.seqused_k, page_table=p.page_table,
-                    softmax_scale=s.softmax_scale, causal=s.causal, num_splits=0, **fp8)
+                    softmax_scale=s.softmax_scale, causal=s.causal, num_splits=0, workspace=ws, **fp8)
         else:
             def call():
                 return fa3jit.flash_attn_varlen_func(

@@ -208,6 +208,7 @@ Timing time_problem(const Problem& problem, const Device& device, KernelPath pat
   DeviceArgs dev(problem, device, RunOptions{});
   VarlenArgs& args = dev.args();
   args.path = path;
+  dev.add_workspace();  // a serving loop's setting: split scratch sized once, no allocation per call
   const cuda::Driver& d = cuda::require_driver();
   // Every handle is released on every exit (an Error may come from any call).
   CUstream stream = nullptr;

@@ -37,7 +37,8 @@ RunOutput run_problem(const Problem& problem, const Device& device, KernelPath p
 // `iters` calls (what a serving loop that captures its step sees; host
 // launch costs cannot hide a short kernel's time); `host_ms` is the host
 // cost of one eager call (enqueue time of `iters` back-to-back calls: the
-// floor of the eager per-call time). CPU: both are the wall time.
+// floor of the eager per-call time). CUDA calls get a split-KV workspace
+// (allocated once, as a serving loop would). CPU: both are the wall time.
 struct Timing {
   double ms = 0, host_ms = 0;
 };
