@@ -113,18 +113,22 @@ TEST(KvcacheGpu, CheckMetadataRefusedWhileCapturing) {
 // get_scheduler_metadata plan of the first inputs with its splits set to 3
 // and num_splits left at 0 (auto): the plan, not the heuristic on the
 // replayed lengths, decides. With a workspace (sized by
-// split_workspace_bytes, poisoned) the captured graph holds kernels only.
+// split_workspace_bytes, poisoned) and no tokens to append or rotate (their
+// small per-step scratch is still allocated on the stream), the captured
+// graph holds kernels only.
 void check_graph_replay(bool by_plan, bool with_workspace = false) {
   KvcacheConfig c;
   c.batch = 3;
   c.h = 8, c.h_k = 2, c.d = 64, c.dv = 64;
   c.page_size = 16;
-  c.s_cache = 256;
+  c.s_cache = with_workspace ? 1024 : 256;
   c.new_lens = {1};
   c.rotary_dim = 32;
+  if (with_workspace) c.new_lens = {}, c.rotary_dim = 0;
   c.causal = true;
   c.num_splits = by_plan ? 0 : 3;
   c.cache_seqlens = {100, 7, 230};
+  if (with_workspace) c.cache_seqlens = {700, 7, 1000};  // 3 splits of at least one key block
   c.seed = 11;
   const KvcacheProblem first = make_kvcache_problem(c);
   KvcacheConfig c2 = c;
@@ -168,7 +172,7 @@ void check_graph_replay(bool by_plan, bool with_workspace = false) {
   }
   CUgraph graph = nullptr;
   FA3JIT_CU(d.cuStreamEndCapture(s, &graph));
-  if (with_workspace) {  // append, forward, combine: no memory nodes
+  if (with_workspace) {  // the append kernel (it writes seqused_k), forward, combine: no memory nodes
     size_t n = 0;
     FA3JIT_CU(d.cuGraphGetNodes(graph, nullptr, &n));
     std::vector<CUgraphNode> nodes(n);
@@ -193,8 +197,8 @@ void check_graph_replay(bool by_plan, bool with_workspace = false) {
   // New inputs in the same device buffers, then replay.
   KvcacheArgs& a = dev.args();
   dev.upload_into(a.q, second.q);
-  dev.upload_into(a.k, second.k);
-  dev.upload_into(a.v, second.v);
+  if (a.k.defined()) dev.upload_into(a.k, second.k);
+  if (a.v.defined()) dev.upload_into(a.v, second.v);
   dev.upload_into(a.k_cache, second.k_cache);
   dev.upload_into(a.v_cache, second.v_cache);
   dev.upload_into(std::get<Tensor>(a.cache_seqlens), second.cache_seqlens);
@@ -234,10 +238,10 @@ TEST(KvcacheGpu, TooSmallWorkspaceIsNamedAndNothingWritten) {
   KvcacheConfig c;
   c.batch = 2;
   c.h = 8, c.h_k = 2, c.d = 64, c.dv = 64;
-  c.s_cache = 512;
+  c.s_cache = 1024;
   c.new_lens = {1};
   c.num_splits = 4;
-  c.cache_seqlens = {300, 400};
+  c.cache_seqlens = {800, 900};  // 4 splits of at least one key block
   c.seed = 5;
   const KvcacheProblem prob = make_kvcache_problem(c);
   cuda::set_device(gpu()->index);

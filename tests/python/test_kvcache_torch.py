@@ -136,7 +136,9 @@ def test_torch_compile_with_a_scheduler_metadata_plan_cpu():
 
 @requires_gpu
 def test_too_small_workspace_is_named_and_nothing_is_written():
-    dec = decode(3, (10, 3, 40))
+    # 900 keys: 2 splits of at least one key block each
+    dec = Decode(dtype=np.float16, page_size=16, s_cache=1024, cache_seqlens=(600, 3, 900),
+                 new=(1, 1, 1), q_lens=(1, 1, 1), rotary_dim=16, seed=3)
     t = tensors(dec, "cuda")
     before = t["k_cache"].clone()
     # 2 splits x 3 rows x h x (dv + 1) x 4 bytes, less 16
