@@ -61,7 +61,10 @@ struct KvcacheArgs {
 
   // Beyond the signature, as in VarlenArgs.
   Tensor softmax_lse{};
-  Tensor workspace{};  // split-KV scratch, as VarlenArgs::workspace
+  // As VarlenArgs::workspace; on a GPU it also holds the step's own scratch
+  // (the key lengths after an append, the rotated q) ahead of the split-KV
+  // partials, so a decode step allocates nothing.
+  Tensor workspace{};
   KernelPath path = KernelPath::Auto;
   // On a GPU, reading the int32 metadata to check it costs a copy and a
   // stream sync; serving loops and CUDA-graph capture set it false.
@@ -91,7 +94,8 @@ using SchedulerMetadata = std::array<int32_t, 4>;
 // (one copy and stream sync): call it outside the captured region.
 SchedulerMetadata get_scheduler_metadata(const KvcacheArgs& args, void* stream = nullptr);
 
-// Bytes of `workspace` flash_attn_with_kvcache(args) needs (0 when it does
+// Bytes of `workspace` flash_attn_with_kvcache(args) needs: its append /
+// rotary scratch (256-byte aligned) plus the split-KV partials (0 when it does
 // not split on a GPU); checks as get_scheduler_metadata does.
 int64_t split_workspace_bytes(const KvcacheArgs& args, void* stream = nullptr);
 

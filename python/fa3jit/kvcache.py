@@ -122,7 +122,10 @@ def flash_attn_with_kvcache(
     pairs (0, 1), (2, 3), ... or halves. scheduler_metadata: a plan from
     get_scheduler_metadata (the call runs its num_splits and pack_gqa
     whatever its lengths). workspace: split-KV scratch, as in
-    flash_attn_varlen_func. Errors as flash_attn_varlen_func: ValueError /
+    flash_attn_varlen_func; on a GPU it also holds the step's own scratch
+    ahead of the partials (the key lengths after an append, b x 4 bytes, and
+    the rotated q, total_q x h x d elements, each rounded up to 256 bytes),
+    so the step allocates nothing. Errors as flash_attn_varlen_func: ValueError /
     TypeError / NotImplementedError naming the argument; nothing is written
     on error."""
     inputs, options = _arguments(q, k_cache, v_cache, k, v, qv, rotary_cos, rotary_sin, cache_seqlens,

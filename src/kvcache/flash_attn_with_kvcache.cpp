@@ -29,13 +29,23 @@ namespace {
 // kernels are enqueued.
 class Scratch {
  public:
-  Scratch(const Device& dev, size_t seqused_bytes, size_t q_rot_bytes, void* stream)
+  // On a GPU with the caller's workspace, the scratch is its first bytes()
+  // (the split-KV partials follow); else it is allocated on the stream.
+  Scratch(const Device& dev, size_t seqused_bytes, size_t q_rot_bytes, void* stream, const Tensor& workspace)
       : stream_(static_cast<CUstream>(stream)) {
     const size_t q_at = (seqused_bytes + 255) / 256 * 256, total = q_at + q_rot_bytes;
+    bytes_ = (total + 255) / 256 * 256;
     if (total == 0) return;
     if (dev.type == DeviceType::CPU) {
       host_.assign(total + 256, 0);
       base_ = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(host_.data()) + 255) / 256 * 256);
+    } else if (workspace.defined()) {
+      const int64_t have = workspace.numel() * int64_t(dtype_size(workspace.dtype));
+      if (have < int64_t(total))
+        throw Error(ErrorKind::InvalidValue,
+                    "workspace holds " + std::to_string(have) + " bytes but this call's append / rotary scratch needs " +
+                        std::to_string(total) + " before its split-KV partials (see split_workspace_bytes)");
+      base_ = static_cast<char*>(workspace.data);
     } else {
       cuda::set_device(dev.index);
       CUdeviceptr p = 0;
@@ -54,11 +64,14 @@ class Scratch {
   Scratch& operator=(const Scratch&) = delete;
   int* seqused() const { return seqused_; }
   void* q_rot() const { return q_rot_; }
+  // Bytes it takes at the start of a workspace (256-aligned; 0 when none).
+  size_t bytes() const { return bytes_; }
 
  private:
   CUstream stream_;
   std::vector<char> host_;
   CUdeviceptr device_ = 0;
+  size_t bytes_ = 0;
   char* base_ = nullptr;
   int* seqused_ = nullptr;
   char* q_rot_ = nullptr;
@@ -164,7 +177,7 @@ PlannedCall plan_call(const KvcacheArgs& a, void* stream, std::optional<Scratch>
 
   const bool rotary = L.rotary_dim > 0;
   const size_t q_rot_bytes = rotary ? size_t(L.total_q) * L.h * L.d * dtype_size(a.q.dtype) : 0;
-  scratch.emplace(a.q.device, c.keys.from_step ? size_t(L.batch) * 4 : 0, q_rot_bytes, stream);
+  scratch.emplace(a.q.device, c.keys.from_step ? size_t(L.batch) * 4 : 0, q_rot_bytes, stream, a.workspace);
   if (c.keys.from_step) c.keys.seqused_k.data = scratch->seqused();
   const Tensor q =
       rotary ? detail::contiguous_view(scratch->q_rot(), a.q.dtype, a.q.ndim, a.q.shape.data(), a.q.device) : a.q;
@@ -177,6 +190,12 @@ PlannedCall plan_call(const KvcacheArgs& a, void* stream, std::optional<Scratch>
   }
   try {
     c.plan = detail::validate_varlen_args(c.va, stream);
+    if (c.plan.has_workspace && a.q.device.type != DeviceType::CPU && scratch->bytes() > 0) {
+      // the split-KV partials go after the scratch
+      const int64_t skip = std::min<int64_t>(int64_t(scratch->bytes()), c.plan.workspace_bytes);
+      c.plan.workspace = static_cast<char*>(c.plan.workspace) + skip;
+      c.plan.workspace_bytes -= skip;
+    }
     c.plan.params.kv_batch_idx = static_cast<const int*>(a.cache_batch_idx.data);
     c.plan.params.leftpad_k = static_cast<const int*>(a.cache_leftpad.data);
     c.choice = detail::choose_path(c.plan);  // throws NotSupported
@@ -235,10 +254,14 @@ SchedulerMetadata get_scheduler_metadata(const KvcacheArgs& a, void* stream) {
 }
 
 int64_t split_workspace_bytes(const KvcacheArgs& a, void* stream) {
+  KvcacheArgs probe = a;
+  probe.workspace = Tensor{};  // the size, whatever the caller's buffer holds
   std::optional<Scratch> scratch;
-  PlannedCall c = plan_call(a, stream, scratch);
+  PlannedCall c = plan_call(probe, stream, scratch);
   detail::resolve_schedule(c.plan, c.choice);
-  return detail::split_workspace_needed(c.plan, c.choice);
+  const int64_t split = detail::split_workspace_needed(c.plan, c.choice);
+  if (a.q.device.type == DeviceType::CPU) return 0;
+  return int64_t(scratch->bytes()) + split;
 }
 
 }  // namespace fa3jit

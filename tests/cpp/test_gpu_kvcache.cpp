@@ -113,9 +113,8 @@ TEST(KvcacheGpu, CheckMetadataRefusedWhileCapturing) {
 // get_scheduler_metadata plan of the first inputs with its splits set to 3
 // and num_splits left at 0 (auto): the plan, not the heuristic on the
 // replayed lengths, decides. With a workspace (sized by
-// split_workspace_bytes, poisoned) and no tokens to append or rotate (their
-// small per-step scratch is still allocated on the stream), the captured
-// graph holds kernels only.
+// split_workspace_bytes, poisoned: the step's scratch and the split
+// partials) the captured graph holds kernels only.
 void check_graph_replay(bool by_plan, bool with_workspace = false) {
   KvcacheConfig c;
   c.batch = 3;
@@ -124,7 +123,6 @@ void check_graph_replay(bool by_plan, bool with_workspace = false) {
   c.s_cache = with_workspace ? 1024 : 256;
   c.new_lens = {1};
   c.rotary_dim = 32;
-  if (with_workspace) c.new_lens = {}, c.rotary_dim = 0;
   c.causal = true;
   c.num_splits = by_plan ? 0 : 3;
   c.cache_seqlens = {100, 7, 230};
@@ -149,7 +147,9 @@ void check_graph_replay(bool by_plan, bool with_workspace = false) {
   }
   if (with_workspace) {
     const int64_t bytes = split_workspace_bytes(dev.args());
-    EXPECT_EQ(bytes, 3 * 3 * 8 * (64 + 1) * 4) << "num_splits x total_q x h x (dv + 1) x 4";
+    // seqused_k (256-aligned) + rotated q (3 x 8 x 64 bf16), then
+    // num_splits x total_q x h x (dv + 1) x 4
+    EXPECT_EQ(bytes, 256 + 3 * 8 * 64 * 2 + 3 * 3 * 8 * (64 + 1) * 4);
     dev.args().workspace = dev.workspace(bytes);
   }
   {  // Load the kernels before capturing (a first call compiles them).
@@ -172,7 +172,7 @@ void check_graph_replay(bool by_plan, bool with_workspace = false) {
   }
   CUgraph graph = nullptr;
   FA3JIT_CU(d.cuStreamEndCapture(s, &graph));
-  if (with_workspace) {  // the append kernel (it writes seqused_k), forward, combine: no memory nodes
+  if (with_workspace) {  // append (+ rotary), forward, combine: no memory nodes
     size_t n = 0;
     FA3JIT_CU(d.cuGraphGetNodes(graph, nullptr, &n));
     std::vector<CUgraphNode> nodes(n);
@@ -197,8 +197,8 @@ void check_graph_replay(bool by_plan, bool with_workspace = false) {
   // New inputs in the same device buffers, then replay.
   KvcacheArgs& a = dev.args();
   dev.upload_into(a.q, second.q);
-  if (a.k.defined()) dev.upload_into(a.k, second.k);
-  if (a.v.defined()) dev.upload_into(a.v, second.v);
+  dev.upload_into(a.k, second.k);
+  dev.upload_into(a.v, second.v);
   dev.upload_into(a.k_cache, second.k_cache);
   dev.upload_into(a.v_cache, second.v_cache);
   dev.upload_into(std::get<Tensor>(a.cache_seqlens), second.cache_seqlens);
@@ -247,7 +247,7 @@ TEST(KvcacheGpu, TooSmallWorkspaceIsNamedAndNothingWritten) {
   cuda::set_device(gpu()->index);
   DeviceKvcache dev(prob, gpu_device());
   const int64_t need = split_workspace_bytes(dev.args());
-  ASSERT_EQ(need, 4 * 2 * 8 * (64 + 1) * 4);
+  ASSERT_EQ(need, 256 + 4 * 2 * 8 * (64 + 1) * 4);  // seqused_k after the append, then the partials
   dev.args().workspace = dev.workspace(need - 16);
   try {
     flash_attn_with_kvcache(dev.args());
