@@ -60,11 +60,14 @@ int64_t split_workspace_needed(const Plan& plan, const PathChoice& choice) {
 void check_split_workspace(const Plan& plan, const PathChoice& choice) {
   if (!plan.has_workspace) return;  // allocated per call
   const int64_t need = split_workspace_needed(plan, choice);
-  if (need > plan.workspace_bytes)
+  if (need > plan.workspace_bytes) {
+    const int64_t r = plan.workspace_reserved;
     throw Error(ErrorKind::InvalidValue,
-                "workspace holds " + std::to_string(plan.workspace_bytes) + " bytes but this call's split-KV partials need " +
-                    std::to_string(need) + " (num_splits = " + std::to_string(plan.params.num_splits) +
+                "workspace holds " + std::to_string(plan.workspace_bytes + r) + " bytes but this call needs " +
+                    std::to_string(need + r) + (r ? " (" + std::to_string(r) + " of step scratch, then" : " (") +
+                    " split-KV partials of num_splits = " + std::to_string(plan.params.num_splits) +
                     ": num_splits x total_q x h x (dv + 1) x 4 bytes; see split_workspace_bytes)");
+  }
 }
 
 VarlenResult run_plan(Plan& plan, const PathChoice& choice, const VarlenArgs& args, void* stream) {

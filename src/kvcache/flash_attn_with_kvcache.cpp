@@ -195,6 +195,7 @@ PlannedCall plan_call(const KvcacheArgs& a, void* stream, std::optional<Scratch>
       const int64_t skip = std::min<int64_t>(int64_t(scratch->bytes()), c.plan.workspace_bytes);
       c.plan.workspace = static_cast<char*>(c.plan.workspace) + skip;
       c.plan.workspace_bytes -= skip;
+      c.plan.workspace_reserved = skip;
     }
     c.plan.params.kv_batch_idx = static_cast<const int*>(a.cache_batch_idx.data);
     c.plan.params.leftpad_k = static_cast<const int*>(a.cache_leftpad.data);

@@ -22,10 +22,13 @@ struct Plan {
   int pack_gqa_requested = -1;   // -1 = auto, 0/1 as given
   KernelPath path = KernelPath::Auto;
   int sm_margin = 0;
-  // The caller's split-KV scratch (args.workspace), when given.
+  // The caller's split-KV scratch (args.workspace), when given: the part
+  // left for the partials, after `workspace_reserved` bytes that the entry
+  // point keeps for itself (flash_attn_with_kvcache's step scratch).
   bool has_workspace = false;
   void* workspace = nullptr;
   int64_t workspace_bytes = 0;
+  int64_t workspace_reserved = 0;
   // Shapes of the outputs, for allocation: out (total_q, h, dv) or
   // (b, s_q, h, dv); lse (h, total_q) or (b, h, s_q).
   int out_ndim = 3;
