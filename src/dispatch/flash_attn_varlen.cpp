@@ -64,8 +64,8 @@ void check_split_workspace(const Plan& plan, const PathChoice& choice) {
     const int64_t r = plan.workspace_reserved;
     throw Error(ErrorKind::InvalidValue,
                 "workspace holds " + std::to_string(plan.workspace_bytes + r) + " bytes but this call needs " +
-                    std::to_string(need + r) + (r ? " (" + std::to_string(r) + " of step scratch, then" : " (") +
-                    " split-KV partials of num_splits = " + std::to_string(plan.params.num_splits) +
+                    std::to_string(need + r) + (r ? " (" + std::to_string(r) + " of step scratch, then " : " (") +
+                    "split-KV partials of num_splits = " + std::to_string(plan.params.num_splits) +
                     ": num_splits x total_q x h x (dv + 1) x 4 bytes; see split_workspace_bytes)");
   }
 }
