@@ -70,6 +70,9 @@ __device__ __forceinline__ float warp_sum(float x) {
 template <int kOutDtype>
 __device__ __forceinline__ void combine_splits_impl(const AttnParams& p, const float* ws) {
   constexpr int kBatch = 8;  // partial-output loads in flight per lane
+  // Before any global read: the forward, and the kernels it waited for
+  // (the decode step's append writes seqused_k), are complete past here.
+  wait_for_primary_grid();
   const int b = blockIdx.z, hh = blockIdx.y;
   const int lane = threadIdx.x % 32;
   const int r = blockIdx.x * kCombineRows + threadIdx.x / 32;
@@ -79,7 +82,6 @@ __device__ __forceinline__ void combine_splits_impl(const AttnParams& p, const f
   const float* lse_part = ws + split_lse_base(p);
   const float sink = sink_logit(p, hh);
   const int ns = p.num_splits;
-  wait_for_primary_grid();  // the forward's partials are complete past here
 
   SplitMerge m = merge_begin(sink);
   for (int sp = lane; sp < ns; sp += 32) merge_max(m, lse_part[split_lse_index(p, sp, row, hh)]);
