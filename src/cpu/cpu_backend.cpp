@@ -72,7 +72,10 @@ int num_threads() {
                   std::string("FA3JIT_NUM_THREADS must be an integer in [1, 4096], got '") + env + "'");
     return int(n);
   }
-  return std::max(1u, std::thread::hardware_concurrency());
+  // Read once: glibc answers from /sys on every call (~6 us, more than
+  // validating a call).
+  static const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  return cores;
 }
 
 void run_attention(const detail::Plan& plan) {
