@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "device/cuda_driver.h"
+#include "dispatch/device_buffer.h"
 #include "fa3jit/error.h"
 
 namespace fa3jit::testing {
@@ -69,14 +70,7 @@ Tensor DeviceKvcache::workspace(int64_t bytes) {
   owned_.push_back(reinterpret_cast<void*>(p));
   FA3JIT_CU(d.cuMemsetD8Async(p, 0xFF, size_t(floats) * 4 + 16, nullptr));
   FA3JIT_CU(d.cuCtxSynchronize());
-  Tensor t;
-  t.data = reinterpret_cast<void*>(p);
-  t.dtype = DType::f32;
-  t.ndim = 1;
-  t.shape[0] = floats;
-  t.stride[0] = 1;
-  t.device = device_;
-  return t;
+  return detail::contiguous_view(reinterpret_cast<void*>(p), DType::f32, 1, &floats, device_);
 }
 
 void DeviceKvcache::upload_into(const Tensor& dst, const HostTensor& src) {

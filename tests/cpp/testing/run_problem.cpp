@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "device/cuda_driver.h"
+#include "dispatch/device_buffer.h"
 #include "fa3jit/error.h"
 
 namespace fa3jit::testing {
@@ -51,14 +52,8 @@ class DeviceArgs {
     auto buf = std::make_unique<DeviceBuffer>(size_t(split_workspace_bytes(args_)));
     if (buf->bytes) FA3JIT_CU(cuda::require_driver().cuMemsetD8Async(buf->ptr, 0xFF, buf->bytes, nullptr));
     FA3JIT_CU(cuda::require_driver().cuStreamSynchronize(nullptr));
-    Tensor& t = args_.workspace;
-    t = Tensor{};
-    t.data = reinterpret_cast<void*>(buf->ptr);
-    t.dtype = DType::f32;
-    t.ndim = 1;
-    t.shape[0] = int64_t(buf->bytes / 4);
-    t.stride[0] = 1;
-    t.device = device_;
+    const int64_t floats = int64_t(buf->bytes / 4);
+    args_.workspace = detail::contiguous_view(reinterpret_cast<void*>(buf->ptr), DType::f32, 1, &floats, device_);
     buffers_.push_back(std::move(buf));
   }
 
