@@ -70,6 +70,7 @@ __device__ __forceinline__ float warp_sum(float x) {
 template <int kOutDtype>
 __device__ __forceinline__ void combine_splits_impl(const AttnParams& p, const float* ws) {
   constexpr int kBatch = 8;  // partial-output loads in flight per lane
+  constexpr int kOutBytes = kOutDtype == kF32 ? 4 : 2;
   // Before any global read: the forward, and the kernels it waited for
   // (the decode step's append writes seqused_k), are complete past here.
   wait_for_primary_grid();
@@ -90,7 +91,7 @@ __device__ __forceinline__ void combine_splits_impl(const AttnParams& p, const f
   m.sum = warp_sum(m.sum);
   const float lse = merge_lse(m, sink);
 
-  char* out = static_cast<char*>(p.out) + out_offset(p, s, b, r, hh) * (kOutDtype == kF32 ? 4 : 2);
+  char* out = static_cast<char*>(p.out) + out_offset(p, s, b, r, hh) * kOutBytes;
   for (int c = 4 * lane; c < p.dv; c += 128) {  // dv is a multiple of 8: float4 loads stay aligned
     float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
     for (int base = 0; base < ns; base += 32) {
@@ -117,9 +118,9 @@ __device__ __forceinline__ void combine_splits_impl(const AttnParams& p, const f
         }
       }
     }
-    char* dst = out + c * (kOutDtype == kF32 ? 4 : 2);
+    char* dst = out + c * kOutBytes;
     store_pair<kOutDtype>(dst, acc.x, acc.y);
-    store_pair<kOutDtype>(dst + 2 * (kOutDtype == kF32 ? 4 : 2), acc.z, acc.w);
+    store_pair<kOutDtype>(dst + 2 * kOutBytes, acc.z, acc.w);
   }
   if (lane == 0 && p.lse) p.lse[lse_offset(p, s, b, r, hh)] = lse;
 }

@@ -32,8 +32,6 @@ __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t phase) {
   }
 }
 
-// ---- named barriers (ids 1..15; 0 is __syncthreads). `threads` counts
-// every thread that syncs or arrives, a multiple of 32.
 // A position in a ring of kStages buffers: the buffer and the parity of its
 // mbarriers' phase, advanced without a division (3 stages would divide).
 template <int kStages>
@@ -48,6 +46,8 @@ struct RingPos {
   }
 };
 
+// ---- named barriers (ids 1..15; 0 is __syncthreads). `threads` counts
+// every thread that syncs or arrives, a multiple of 32.
 __device__ __forceinline__ void named_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
 }
