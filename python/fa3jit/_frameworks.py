@@ -106,7 +106,9 @@ def dlpack_view(x, name: str):
         x, as_fp8 = x.view("uint8"), True
     if fw in (TORCH, CUPY):
         try:
-            x = x.__dlpack__(stream=-1)
+            # torch's to_dlpack exports without any stream ordering, as
+            # stream=-1 does, at ~0.5 us against __dlpack__'s ~3.4 per tensor
+            x = sys.modules["torch"].utils.dlpack.to_dlpack(x) if fw == TORCH else x.__dlpack__(stream=-1)
         except (BufferError, RuntimeError, TypeError, ValueError) as e:
             raise TypeError(f"{name} cannot be exported through DLPack: {e}") from None
     return x, as_bf16, as_fp8
