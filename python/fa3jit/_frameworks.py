@@ -46,11 +46,16 @@ def _on_cpu(x) -> bool:
 # ---- dtypes ---------------------------------------------------------------
 
 # str(numpy dtype) costs ~5 us; a call names 5+ dtypes. Dtype objects are
-# hashable and few: each is named once.
+# hashable and few: each is named once. torch dtypes name themselves
+# cheaply and stay out of the dict: torch.compile (2.11) cannot trace a
+# dict lookup keyed by a dtype.
 _DTYPE_NAMES = {}
 
 
 def _dtype_name(dtype) -> str:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(dtype, torch.dtype):
+        return str(dtype).replace("torch.", "")
     name = _DTYPE_NAMES.get(dtype)
     if name is None:
         name = str(dtype).replace("torch.", "")
