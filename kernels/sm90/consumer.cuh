@@ -6,8 +6,10 @@
 // registers as the A operand of O += P V (V from shared memory, MN-major;
 // fp8: P in e4m3 against V^T, K-major, from the producer's transpose, fp8.cuh).
 // Each buffer is released on its empty mbarrier as soon as its MMA is done.
-// Epilogue: straight from registers with per-row bounds, so that no store
-// reaches past the sequence (or into a neighbouring one in varlen mode);
+// Epilogue with per-row bounds, so that no store reaches past the sequence
+// (or into a neighbouring one in varlen mode): 16-bit output through the
+// tile's Q buffer in whole sectors (epilogue.cuh) where the kernel has two Q
+// buffers and the output is 16-byte aligned, else straight from registers;
 // with split-KV, fp32 partials and the split's LSE into the workspace.
 #pragma once
 #include "../common/dtypes.cuh"
@@ -15,6 +17,7 @@
 #include "../common/seqinfo.cuh"
 #include "../common/softmax.cuh"
 #include "../common/warp_math.cuh"
+#include "epilogue.cuh"
 #include "fp8.cuh"
 #include "smem.cuh"
 #include "tile_sched.cuh"
@@ -76,6 +79,13 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
   constexpr bool kSplit = kFlags & kFlagSplit;
   constexpr int kBM = block_m_of(kFlags);
   static_assert(!kPingpong || consumer_warpgroups(kFlags) == 2, "pingpong needs two consumer warpgroups");
+  // 16-bit output staged in the tile's Q buffer (epilogue.cuh): with two Q
+  // buffers the next tile's Q is already in the other one, so holding this
+  // one through the epilogue delays only the load of the tile after next.
+  // The Q rows must hold dv 16-bit columns (not fp8's 8-bit ones).
+  constexpr bool kStageO = S::kQBuffers == 2 && !kSplit && !kFp8 && padded_cols(kDV) <= padded_cols(kD);
+  const bool out_vec16 = kStageO && p.dv % 8 == 0 && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0 &&
+                         p.o_row_stride % 8 == 0 && p.o_head_stride % 8 == 0 && p.o_batch_stride % 8 == 0;
 
   const int tid = threadIdx.x % 128, warp = tid / 32, lane = tid % 32, g = lane / 4, t4 = lane % 4;
   const int wg_row0 = cw * 64;
@@ -258,7 +268,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         // Only S = Q K^T reads Q: after the tile's last S the producer may
         // load the next tile's Q (with one Q buffer, d 192 / 256, its load
         // then overlaps this tile's last P V and epilogue).
-        if (x.n_end - 1 == x.n_begin) release(sm.q_empty(qs));
+        if (!kStageO && x.n_end - 1 == x.n_begin) release(sm.q_empty(qs));
         softmax(s, x.n_end - 1, alpha);  // O is still 0: nothing to rescale
         pack_p(s, pa);
       }
@@ -283,7 +293,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         wgmma_wait<1>();  // S landed; P V may still run
         fence_regs(s);
         release(sm.k_empty(st));
-        if (n == x.n_begin) release(sm.q_empty(qs));  // the tile's last S
+        if (!kStageO && n == x.n_begin) release(sm.q_empty(qs));  // the tile's last S
         softmax(s, n, alpha);
         wgmma_wait<0>();  // P V done: O can be rescaled, pa rewritten
         fence_regs(o);
@@ -306,27 +316,55 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
 
     // ---- epilogue: normalize, write out and LSE for the rows of this sequence
     const Tile y = kLookAhead ? x : lookup(round);
+    // Row hf of this thread: its packed row, head and final scale / LSE.
+    struct RowOut {
+      int pr, hh;
+      RowFinal f;
+    };
+    auto head_of = [&](int pr) { return kPack ? y.hk * grid.hpack + pr % grid.hpack : y.head; };
+    auto row_out = [&](int hf, int pr) {
+      RowOut ro{pr, head_of(pr), {}};
+      const float sink = (kSinks && !kSplit) ? sink_logit(p, ro.hh) : neg_inf();  // split: the combine adds it
+      ro.f = finish_row((m_run[hf] - kPShift) * kLn2, quad_sum(l_run[hf]), sink);  // P (and l) were 2^kPShift too large
+      if constexpr (kFp8) ro.f.out_scale *= value_scale(p, y.b, y.hk);
+      return ro;
+    };
+    const int warp_row0 = y.m_block * kBM + wg_row0 + warp * 16;
+    if (kStageO && out_vec16 && y.n_end > y.n_begin) {  // no blocks: no Q was loaded, its buffer is not ours
+      float out_scale[2];
 #pragma unroll
-    for (int hf = 0; hf < 2; ++hf) {
-      const float l = quad_sum(l_run[hf]);
-      const int pr = y.m_block * kBM + wg_row0 + warp * 16 + g + 8 * hf;
-      if (pr >= y.rows_total) continue;
-      const int r = pr / grid.hpack, hh = kPack ? y.hk * grid.hpack + pr % grid.hpack : y.head;
-      const float sink = (kSinks && !kSplit) ? sink_logit(p, hh) : neg_inf();  // split: the combine adds it
-      RowFinal f = finish_row((m_run[hf] - kPShift) * kLn2, l, sink);  // P (and l) were 2^kPShift too large
-      if constexpr (kFp8) f.out_scale *= value_scale(p, y.b, y.hk);
-      auto o_pair = [&](int c) { return make_float2(o[4 * c + 2 * hf], o[4 * c + 2 * hf + 1]); };
-      if constexpr (kSplit) {  // fp32 partials, normalized by this split's own sum
-        const int64_t row = split_row(p, y.s, y.b, r);
-        float* part = ws + split_out_index(p, y.split, row, hh);
-        store_row_pairs<kF32, kNO / 4>(part, t4, p.dv, f.out_scale, o_pair);
-        if (t4 == 0) ws[split_lse_base(p) + split_lse_index(p, y.split, row, hh)] = f.lse;
-        continue;
+      for (int hf = 0; hf < 2; ++hf) {
+        const RowOut ro = row_out(hf, warp_row0 + g + 8 * hf);
+        out_scale[hf] = ro.f.out_scale;
+        if (t4 == 0 && p.lse && ro.pr < y.rows_total) p.lse[lse_offset(p, y.s, y.b, ro.pr / grid.hpack, ro.hh)] = ro.f.lse;
       }
-      uint16_t* dst = static_cast<uint16_t*>(p.out) + out_offset(p, y.s, y.b, r, hh);
-      store_row_pairs<kOutDtype, kNO / 4>(dst, t4, p.dv, f.out_scale, o_pair);
-      if (t4 == 0 && p.lse) p.lse[lse_offset(p, y.s, y.b, r, hh)] = f.lse;
+      const uint32_t base = smem_addr(sm.q(qs)) + (wg_row0 + warp * 16) * 128;
+      stage_o_rows<kOutDtype, kDV>(base, kBM * 128, lane, o, out_scale[0], out_scale[1]);
+      const int pr = warp_row0 + lane % 16;
+      void* dst = pr < y.rows_total ? static_cast<uint16_t*>(p.out) + out_offset(p, y.s, y.b, pr / grid.hpack, head_of(pr))
+                                    : nullptr;
+      copy_staged_rows<kDV>(base, kBM * 128, lane, dst, p.dv);
+    } else {  // straight from the accumulators, a thread's pairs of each row
+#pragma unroll
+      for (int hf = 0; hf < 2; ++hf) {
+        const RowOut ro = row_out(hf, warp_row0 + g + 8 * hf);
+        if (ro.pr >= y.rows_total) continue;
+        const int r = ro.pr / grid.hpack;
+        auto o_pair = [&](int c) { return make_float2(o[4 * c + 2 * hf], o[4 * c + 2 * hf + 1]); };
+        if constexpr (kSplit) {  // fp32 partials, normalized by this split's own sum
+          const int64_t row = split_row(p, y.s, y.b, r);
+          float* part = ws + split_out_index(p, y.split, row, ro.hh);
+          store_row_pairs<kF32, kNO / 4>(part, t4, p.dv, ro.f.out_scale, o_pair);
+          if (t4 == 0) ws[split_lse_base(p) + split_lse_index(p, y.split, row, ro.hh)] = ro.f.lse;
+          continue;
+        }
+        uint16_t* dst = static_cast<uint16_t*>(p.out) + out_offset(p, y.s, y.b, r, ro.hh);
+        store_row_pairs<kOutDtype, kNO / 4>(dst, t4, p.dv, ro.f.out_scale, o_pair);
+        if (t4 == 0 && p.lse) p.lse[lse_offset(p, y.s, y.b, r, ro.hh)] = ro.f.lse;
+      }
     }
+    // Staged output: the tile's Q buffer is free now (a tile with no blocks had none)
+    if (kStageO && y.n_end > y.n_begin) release(sm.q_empty(qs));
   }
 }
 

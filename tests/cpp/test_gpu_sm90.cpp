@@ -569,6 +569,19 @@ std::vector<Case> all_cases() {
   add_small_page_cases(cs);  // last: the earlier cases keep their seeds
   add_gathered_page_cases(cs);
   add_score_sign_cases(cs);
+  // out rows not 16-byte aligned: the epilogue stores from registers
+  // instead of through shared memory (consumer.cuh), packed GQA and not
+  for (bool pack : {false, true}) {
+    ProblemConfig c;
+    c.d = c.dv = 128;
+    c.h = 8;
+    c.h_k = 2;
+    c.max_len = 300;
+    RunOptions o;
+    o.pack_gqa = pack;
+    o.out_head_pad = 4;
+    add(std::string("out_unaligned_rows") + (pack ? "_packed" : ""), c, o);
+  }
   return cs.take();
 }
 
