@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A host model of the fp8 V transpose (kernels/sm90/fp8.cuh, transpose_units:
+"""A host model of the fp8 V transpose (kernels/sm90/fp8.cuh, transpose_chunk:
 keep the two in step). For dv / key-block pairs it moves a V block from the
 staging layout TMA writes (128-byte swizzle) to V^T, then checks that every
 key / column lands where the K-major wgmma read of O += P V expects it (keys
@@ -12,7 +12,7 @@ def perm_logical_to_key(L):  # logical k within 32-chunk -> actual key
     h, t, q, e = L // 16, (L % 16) // 4, (L % 4) // 2, L % 2
     return 16*h + 8*q + 2*t + e
 def run(DV, BN, valid):
-    TW = 3; col_units, groups = DV // 32, BN // 16
+    units = DV // 16; TW = 3
     V = {(r, c): (r * 7 + c * 13) % 251 + 1 for r in range(BN) for c in range(DV)}
     stage = {}
     for (r, c), v in V.items():
@@ -20,47 +20,32 @@ def run(DV, BN, valid):
         stage[cc * BN * 128 + r * 128 + (((cb // 16) ^ (r % 8)) * 16) + cb % 16] = v
     vt = {}
     ld_ops = collections.defaultdict(list); st_ops = collections.defaultdict(list)
-    def prmt(a, b, sel):  # bytes of a (0-3) and b (4-7)
-        src = a + b
-        return [src[(sel >> (4 * i)) & 0xF] for i in range(4)]
-    for warp in range(TW):
-        for u in range(warp, groups * col_units, TW):
-            group, cu = u // col_units, u % col_units
-            kc, g = group // 8, group % 8
-            # ldmatrix.trans.x4: lane L addresses row L % 8 of matrix L / 8
-            mat_rows = {}
-            for lane in range(32):
-                mi = lane // 8
-                key, col = 16 * group + lane % 8 + 8 * (mi & 1), 32 * cu + 16 * (mi >> 1)
-                a = (col // 128) * BN * 128 + key * 128 + ((((col % 128) // 16) ^ (key % 8)) * 16)
-                mat_rows[(mi, lane % 8)] = a
-                ld_ops[(warp, u, mi)].append(a)
-            # lane 4c + t gets, per matrix, b16 element c of rows 2t and 2t + 1
-            regs = {}
-            for lane in range(32):
-                c, t = lane // 4, lane % 4
-                r = []
-                for mi in range(4):
-                    words = []
-                    for row in (2 * t, 2 * t + 1):
-                        key = 16 * group + row + 8 * (mi & 1)
-                        for b in range(2):
-                            v = stage.get(mat_rows[(mi, row)] + 2 * c + b)
-                            words.append(v if key < valid else 0)
-                    r.append(words)
-                sel_a = 0x6420 if c < 4 else 0x7531; sel_b = sel_a ^ 0x1111
-                regs[lane] = [prmt(r[0], r[1], sel_a), prmt(r[0], r[1], sel_b),
-                              prmt(r[2], r[3], sel_a), prmt(r[2], r[3], sel_b)]
-            # stmatrix.x4: lane L addresses row L % 8 of matrix L / 8; lanes 4 r + t give row r's bytes 4t
-            for lane in range(32):
-                mi, cr = lane // 8, lane % 8
-                n = 32 * cu + 2 * cr + ((mi & 1) ^ (1 if cr >= 4 else 0)) + 16 * (mi >> 1)
-                a = kc * DV * 128 + n * 128 + ((g ^ (n % 8)) * 16)
-                st_ops[(warp, u, mi)].append(a)
-                for t in range(4):
-                    for b in range(4):
-                        assert (a + 4 * t + b) not in vt, "written twice"
-                        vt[a + 4 * t + b] = regs[4 * cr + t][mi][b]
+    for tid in range(32 * TW):
+        warp, lane = tid // 32, tid % 32; m, t = lane // 4, lane % 4; h = m // 4
+        for kc in range((BN + 127) // 128):
+            half = BN - kc * 128 == 64
+            kg = m % 4 if half else m
+            key0 = kc * 128 + 16 * kg + 2 * t
+            keep = [valid > key0 + o for o in (0, 1, 8, 9)]
+            for xi, x in enumerate(range(warp, units // 2 if half else units, TW)):
+                unit = 2 * x + h if half else x ^ h
+                src = (unit // 8) * BN * 128 + key0 * 128; uu = (unit % 8) ^ (2 * t)
+                for y in range(4):
+                    word = ((kg + y) % 4) ^ (h if half else 0)
+                    a0 = src + uu * 16 + word * 4; a1 = src + 128 + (uu ^ 1) * 16 + word * 4
+                    addrs = [a0, a1, a0 + 1024, a1 + 1024]
+                    w = []
+                    for i, a in enumerate(addrs):
+                        ld_ops[(warp, kc, xi, y, i)].append(a)
+                        w.append([stage.get(a + b, None) if keep[i] else 0 for b in range(4)])
+                    dst = kc * DV * 128 + (unit * 16 + word * 4) * 128 + 4 * t
+                    um = kg ^ (4 * (word & 1))
+                    for j in range(4):
+                        a = dst + j * 128 + (um ^ j) * 16
+                        st_ops[(warp, kc, xi, y, j)].append(a)
+                        for i in range(4):
+                            assert (a + i) not in vt, "written twice"
+                            vt[a + i] = w[i][j]
     # the wgmma K-major read: V^T element (n, k) of key chunk kc
     for n in range(DV):
         for k in range(BN):
@@ -69,12 +54,11 @@ def run(DV, BN, valid):
             key = kc * 128 + (kk // 32) * 32 + perm_logical_to_key(kk % 32)
             want = V[(key, n)] if key < valid else 0
             assert vt.get(a) == want, (DV, BN, n, k, vt.get(a), want)
-    def conflicts(ops):  # each 8x8 matrix's 8 rows of 16 bytes go in one shared-memory wavefront
+    def conflicts(ops):
         worst = 1
         for addrs in ops.values():
             banks = collections.defaultdict(set)
-            for a in addrs:
-                for w in range(4): banks[(a // 4 + w) % 32].add(a // 4 + w)
+            for a in addrs: banks[(a // 4) % 32].add(a // 4)
             worst = max(worst, max(len(s) for s in banks.values()))
         return worst
     return conflicts(ld_ops), conflicts(st_ops), len(vt)

@@ -43,6 +43,15 @@ __device__ __forceinline__ void pack_p_e4m3(const float (&s)[kNS], uint32_t (&pa
     }
 }
 
+__device__ __forceinline__ uint32_t ld_shared_u32(uint32_t addr) {
+  uint32_t v;
+  asm volatile("ld.shared.b32 %0, [%1];" : "=r"(v) : "r"(addr) : "memory");
+  return v;
+}
+__device__ __forceinline__ void st_shared_u32(uint32_t addr, uint32_t v) {
+  asm volatile("st.shared.b32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
+}
+
 __device__ __forceinline__ uint32_t byte_perm(uint32_t a, uint32_t b, uint32_t sel) {
   uint32_t r;
   asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(sel));
@@ -58,67 +67,89 @@ __device__ __forceinline__ uint32_t byte_perm(uint32_t a, uint32_t b, uint32_t s
 // 0 there, but 0 * NaN is NaN). Run by kTransposeWarps warps (`tid` < 96);
 // the caller fences and signals.
 //
-// A unit is 16 keys (group G of its 128-key chunk) x 32 columns, moved by
-// one warp with one ldmatrix.trans.x4, four prmt and one stmatrix.x4 (the
-// 4-byte loads, prmt and stores of a byte transpose by hand took ~5x the
-// instructions, and the consumers waited for V^T: ncu, fp8 d128 4k).
-// ldmatrix.trans of the b16 matrices (keys 16 G + {0..7 | 8..15}) x (16
-// columns) gives lane 4 c + t the bytes (key 2 t, cols 2 c, 2 c + 1), (key
-// 2 t + 1, same cols): two of them, 8 keys apart, hold column 2 c (and
-// 2 c + 1) at keys 2 t, 2 t + 1, 8 + 2 t, 9 + 2 t, which is V^T's logical
-// key order 4 t .. 4 t + 3 of the group (above). stmatrix puts lane 4 c + t's
-// register i at row c of matrix i, bytes 4 t: matrix rows are V^T rows (the
-// columns), 16 bytes each at the group's swizzled slot G ^ (row % 8). The
-// lanes c >= 4 hand their odd column first, so that each matrix's 8 rows
-// have distinct row % 8 and its stores cover all 32 banks.
+// Thread (warp w < kTransposeWarps, lane = 4 m + t) moves keys
+// 16 m + 2 t + {0, 1, 8, 9} of a 128-key chunk (4 bytes of one V column each) to the 4 consecutive bytes
+// 16 m + 4 t .. + 3 of V^T's row for that column, 4 columns at a time (one
+// 32-bit word per key, a 4 x 4 byte transpose with prmt). Column words are
+// assigned so that neither the loads nor the stores have bank conflicts:
+// word (m + y) % 4 of the 16-byte unit x ^ (m / 4) (loads: the lanes of one
+// instruction read rows 2 t + {0 or 1} mod 8 and so cover the 8 swizzled
+// units x 4 words; stores: rows n = 4 word + j, whose (n % 8) ^ m units with
+// t's 4 words again cover all 32 banks).
 constexpr int kTransposeWarps = 3;  // warps 1-3 of the producer warpgroup
 constexpr int kNoMoreBlocks = -0x7fffffff - 1;  // a staging buffer's key count after the last block
 
-template <int kDV, int kBlockN, bool kZeroTail>
-__device__ __forceinline__ void transpose_units(uint32_t vs, uint32_t vt, int valid, int tid) {
-  constexpr int kColUnits = kDV / 32, kGroups = kBlockN / 16;
-  const int warp = tid / 32, lane = tid % 32, c = lane / 4, t = lane % 4;
-  // ldmatrix: lane L addresses row L % 8 of matrix L / 8 (keys + 8 (mi & 1), columns + 16 (mi >> 1))
-  const int mi = lane / 8, key_in = lane % 8 + 8 * (mi & 1), col_in = 16 * (mi >> 1);
-  // stmatrix: lane L addresses row L % 8 (= c') of matrix L / 8: V^T row
-  // 2 c' (+1 for odd matrices of c' < 4, even ones of c' >= 4) + 16 (mi >> 1)
-  const int cr = lane % 8, row_out = 2 * cr + ((mi & 1) ^ (cr >= 4 ? 1 : 0)) + 16 * (mi >> 1);
-  const uint32_t sel_a = c < 4 ? 0x6420u : 0x7531u, sel_b = sel_a ^ 0x1111u;  // even / odd column bytes
+// Key chunk kc of the block (kHalf: its 64 keys fill half of the V^T rows;
+// the half-warps h then take the 16-key groups kg = 0..3 of two units,
+// 2 x + h, the second with its words ^ 1, so that its stores land 4 swizzle
+// units away: still no conflict). kZeroTail: some keys of the chunk are
+// past `valid` (else no key is zeroed, and no select is spent on it).
+template <int kDV, int kBlockN, bool kHalf, bool kZeroTail>
+__device__ __forceinline__ void transpose_chunk(uint32_t vs, uint32_t vt, int valid, int tid, int kc) {
+  constexpr int kUnits = kDV / 16;  // 16-byte units of a V row (all column chunks)
+  const int warp = tid / 32, lane = tid % 32, m = lane / 4, t = lane % 4, h = m / 4, kg = kHalf ? m % 4 : m;
+  const int key0 = kc * 128 + 16 * kg + 2 * t;
+  // keys key0 + {0, 1, 8, 9} that are real (bit i)
+  const uint32_t keep = (valid > key0 ? 1u : 0u) | (valid > key0 + 1 ? 2u : 0u) | (valid > key0 + 8 ? 4u : 0u) |
+                        (valid > key0 + 9 ? 8u : 0u);
 #pragma unroll 1
-  for (int u = warp; u < kGroups * kColUnits; u += kTransposeWarps) {
-    const int group = u / kColUnits, cu = u % kColUnits;
-    const int kc = group / 8, g = group % 8;
-    const int key = 16 * group + key_in, col = 32 * cu + col_in;
-    const uint32_t src = vs + uint32_t((col / 128) * kBlockN * 128 + key * 128 + ((((col % 128) / 16) ^ (key % 8)) * 16));
-    uint32_t r0, r1, r2, r3;
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
-                 : "r"(src));
-    if constexpr (kZeroTail) {  // r0 / r2: keys 16 group + 2 t, + 1; r1 / r3: 8 further
-      const int k0 = 16 * group + 2 * t;
-      const uint32_t m0 = (valid > k0 ? 0x0000ffffu : 0u) | (valid > k0 + 1 ? 0xffff0000u : 0u);
-      const uint32_t m1 = (valid > k0 + 8 ? 0x0000ffffu : 0u) | (valid > k0 + 9 ? 0xffff0000u : 0u);
-      r0 &= m0;
-      r2 &= m0;
-      r1 &= m1;
-      r3 &= m1;
+  for (int x = warp; x < (kHalf ? kUnits / 2 : kUnits); x += kTransposeWarps) {
+    const int unit = kHalf ? 2 * x + h : x ^ h;
+    // rows key0 + {0, 1} (+ 8) swizzle by 2 t + {0, 1}: unit uu, uu ^ 1
+    const uint32_t src = vs + uint32_t((unit / 8) * kBlockN * 128 + key0 * 128);
+    const int uu = (unit % 8) ^ (2 * t);
+    // two column words at a time, their 8 loads first (volatile asm keeps
+    // the order), so that 8 loads are in flight rather than 4 (registers
+    // allow no more)
+#pragma unroll 1
+    for (int y0 = 0; y0 < 4; y0 += 2) {
+      uint32_t w[2][4];
+#pragma unroll
+      for (int y = 0; y < 2; ++y) {
+        const int word = ((kg + y0 + y) % 4) ^ (kHalf ? h : 0);
+        const uint32_t a0 = src + uint32_t(uu * 16 + word * 4), a1 = src + uint32_t(128 + (uu ^ 1) * 16 + word * 4);
+        w[y][0] = ld_shared_u32(a0);
+        w[y][1] = ld_shared_u32(a1);
+        w[y][2] = ld_shared_u32(a0 + 1024);
+        w[y][3] = ld_shared_u32(a1 + 1024);
+      }
+#pragma unroll
+      for (int y = 0; y < 2; ++y) {
+        const int word = ((kg + y0 + y) % 4) ^ (kHalf ? h : 0);
+        if constexpr (kZeroTail) {
+#pragma unroll
+          for (int i = 0; i < 4; ++i) w[y][i] = (keep >> i) & 1u ? w[y][i] : 0u;
+        }
+        // 4 x 4 byte transpose: out[j] = byte j of w[0], w[1], w[2], w[3]
+        const uint32_t t0 = byte_perm(w[y][0], w[y][1], 0x5140), t1 = byte_perm(w[y][0], w[y][1], 0x7362);
+        const uint32_t t2 = byte_perm(w[y][2], w[y][3], 0x5140), t3 = byte_perm(w[y][2], w[y][3], 0x7362);
+        // V^T rows n = 16 unit + 4 word + j swizzle by n % 8 = 4 (word % 2) + j
+        const uint32_t dst = vt + uint32_t(kc * kDV * 128 + (unit * 16 + word * 4) * 128 + 4 * t);
+        const int um = kg ^ (4 * (word & 1));
+        st_shared_u32(dst + uint32_t((um ^ 0) * 16), byte_perm(t0, t2, 0x5410));
+        st_shared_u32(dst + uint32_t(128 + (um ^ 1) * 16), byte_perm(t0, t2, 0x7632));
+        st_shared_u32(dst + uint32_t(256 + (um ^ 2) * 16), byte_perm(t1, t3, 0x5410));
+        st_shared_u32(dst + uint32_t(384 + (um ^ 3) * 16), byte_perm(t1, t3, 0x7632));
+      }
     }
-    const int n = 32 * cu + row_out;
-    const uint32_t dst = vt + uint32_t(kc * kDV * 128 + n * 128 + ((g ^ (n % 8)) * 16));
-    asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};" ::"r"(dst),
-                 "r"(byte_perm(r0, r1, sel_a)), "r"(byte_perm(r0, r1, sel_b)), "r"(byte_perm(r2, r3, sel_a)),
-                 "r"(byte_perm(r2, r3, sel_b))
-                 : "memory");
   }
+}
+
+// Every key chunk of the block (the last one of 64 keys half width).
+template <int kDV, int kBlockN, bool kZeroTail>
+__device__ __forceinline__ void transpose_chunks(uint32_t vs, uint32_t vt, int valid, int tid) {
+#pragma unroll 1
+  for (int kc = 0; kc < kBlockN / 128; ++kc) transpose_chunk<kDV, kBlockN, false, kZeroTail>(vs, vt, valid, tid, kc);
+  if constexpr (kBlockN % 128 != 0) transpose_chunk<kDV, kBlockN, true, kZeroTail>(vs, vt, valid, tid, kBlockN / 128);
 }
 
 template <int kDV, int kBlockN>
 __device__ __forceinline__ void transpose_v(uint32_t vs, uint32_t vt, int valid, int tid) {
   static_assert(kDV % 64 == 0 && kBlockN % 64 == 0, "fp8 V transpose: dv and the key block multiples of 64");
   if (valid >= kBlockN)  // a whole block (all but a sequence's last)
-    transpose_units<kDV, kBlockN, false>(vs, vt, valid, tid);
+    transpose_chunks<kDV, kBlockN, false>(vs, vt, valid, tid);
   else
-    transpose_units<kDV, kBlockN, true>(vs, vt, valid, tid);
+    transpose_chunks<kDV, kBlockN, true>(vs, vt, valid, tid);
 }
 
 }  // namespace fa3jit_k::sm90
