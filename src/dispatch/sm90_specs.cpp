@@ -62,12 +62,13 @@ bool sm90_full_speed_dims(int d, int dv, DType dtype) {
   return d == dv && sm90_instance_dim(d) == d;
 }
 
-int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap) {
+int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap, int max_seqlen_k) {
   // Registers per consumer thread: O is dv / 2 floats, S block_n / 2 and P
   // block_n / 4 live together; the 2-stage K/V ring plus Q fit in 227 KiB.
   const int m = std::max(d, dv);
-  if (m <= 64) return paged ? 128 : 192;
-  if (m <= 128) return paged || !masked ? 128 : 160;
+  if (m <= 64) return paged || max_seqlen_k <= kSm90ShortKeys ? 128 : 192;
+  if (m <= 96) return paged || !masked ? 128 : 160;
+  if (m <= 128) return 128;
   if (m <= 192) return paged ? 64 : 112;
   return masked || paged || softcap ? 64 : 80;  // the mask / softcap code spills at 80
 }
@@ -108,7 +109,7 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.softcap = p.softcap > 0.f;
   // fp8: a multiple of 64 (the V transpose's chunks)
   key.block_n = fp8 ? sm90_fp8_block_n(key.dv)
-                    : sm90_block_n(key.d, key.dv, key.mask != k::kMaskNone, key.paged, key.softcap);
+                    : sm90_block_n(key.d, key.dv, key.mask != k::kMaskNone, key.paged, key.softcap, p.max_seqlen_k);
   // Pages of 64 keys (a common serving size) with 128-key blocks: 64-key blocks.
   if (key.paged && p.page_size % key.block_n != 0 && p.page_size % 64 == 0) key.block_n = 64;
   // FA3JIT_SM90_BLOCK_N replaces the key block (tuning on a new GPU): one of
@@ -168,13 +169,16 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
   std::vector<jit::KernelSpec> specs;
   if (arch != 90) return specs;
   for (DType dt : {DType::bf16, DType::f16}) {
-    for (int d : {64, 96, 128, 192, 256})
+    // (head dim, longest key sequence): d 64 takes another key block for short sequences
+    constexpr int kLong = 1 << 30;
+    for (auto [d, keys] : {std::pair{64, kSm90ShortKeys}, {64, kLong}, {96, kLong}, {128, kLong}, {192, kLong},
+                           {256, kLong}})
       for (int mask : {int(k::kMaskNone), int(k::kMaskCausal)}) {
         Sm90KernelKey key;
         key.dtype = dt;
         key.d = key.dv = d;
         key.mask = mask;
-        key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false, false);
+        key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false, false, keys);
         key.pingpong = sm90_default_pingpong(d, d, mask != k::kMaskNone, dt);
         key.q_stages = sm90_q_stages(d, d, key.block_n, key.stages);
         specs.push_back(sm90_fwd_spec(key));
@@ -186,7 +190,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         Sm90KernelKey key;
         key.dtype = dt;
         key.d = key.dv = d;
-        key.block_n = sm90_block_n(d, d, true, true, false);
+        key.block_n = sm90_block_n(d, d, true, true, false, kLong);
         key.warpgroups = variant == 0 ? 2 : 1;
         key.split = variant == 2;
         key.pingpong = key.warpgroups == 2 && sm90_default_pingpong(d, d, true, dt);
@@ -213,16 +217,21 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
     if (dt != DType::bf16 && dt != DType::f16 && !fp8) continue;
     for (int dim : dims) {
       if (sm90_instance_dim(dim) == 0) continue;
-      for (int mask : masks) {
-        Sm90KernelKey key;
-        key.dtype = dt;
-        key.d = key.dv = fp8 ? sm90_fp8_instance_dim(dim) : sm90_instance_dim(dim);
-        key.mask = mask;
-        key.block_n = fp8 ? sm90_fp8_block_n(key.dv) : sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false);
-        key.pingpong = sm90_default_pingpong(key.d, key.dv, mask != k::kMaskNone, dt);
-        key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, dt);
-        specs.push_back(sm90_fwd_spec(key));
-      }
+      for (int mask : masks)
+        for (int keys : {kSm90ShortKeys, 1 << 30}) {  // the key blocks of short and of long sequences
+          Sm90KernelKey key;
+          key.dtype = dt;
+          key.d = key.dv = fp8 ? sm90_fp8_instance_dim(dim) : sm90_instance_dim(dim);
+          key.mask = mask;
+          key.block_n = fp8 ? sm90_fp8_block_n(key.dv)
+                            : sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false, keys);
+          key.pingpong = sm90_default_pingpong(key.d, key.dv, mask != k::kMaskNone, dt);
+          key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, dt);
+          jit::KernelSpec spec = sm90_fwd_spec(key);
+          const bool seen = std::any_of(specs.begin(), specs.end(),
+                                        [&](const jit::KernelSpec& x) { return x.kernel_name == spec.kernel_name; });
+          if (!seen) specs.push_back(std::move(spec));
+        }
     }
   }
   return specs;

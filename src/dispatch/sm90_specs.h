@@ -46,11 +46,14 @@ int sm90_fp8_block_n(int dv);
 // {64, 96, 128, 192, 256}; fp8: {64, 128, 256}); others run padded.
 bool sm90_full_speed_dims(int d, int dv, DType dtype = DType::bf16);
 // Keys per block for instance head dims (fits the TMA ring and the registers;
-// measured on an H100: d64 192; d128 128 without a mask and 160 with one;
-// d256 80 without a mask or softcap (+10%), else 64, as 80 spills). Paged
-// KV takes a power of two (pages are multiples of it): 128 up to d = 128,
-// else 64.
-int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap);
+// measured on an H100: d64 192, but 128 where no key sequence is longer
+// than kSm90ShortKeys (session 6 suite: 512-1k tokens +12-15%, 2k even, 4k+
+// 1-4% slower); d96 128 without a mask and 160 with one; d128 128 (160 with
+// a mask was 4-17% slower at 512-2k tokens, even from 4k); d256 80 without
+// a mask or softcap (+10%), else 64, as 80 spills). Paged KV takes a power
+// of two (pages are multiples of it): 128 up to d = 128, else 64.
+constexpr int kSm90ShortKeys = 2048;
+int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap, int max_seqlen_k);
 // Whether the consumer warpgroups pingpong by default (measured on an H100,
 // scripts/gpu_knobs.sh bench/knobs/sm90_sweep.txt): head dims up to 96 (+6%
 // at d64); d128 with a mask (causal 4k +6%, 16k +3%; without a mask the

@@ -582,6 +582,15 @@ std::vector<Case> all_cases() {
     o.out_head_pad = 4;
     add(std::string("out_unaligned_rows") + (pack ? "_packed" : ""), c, o);
   }
+  // d 64 past kSm90ShortKeys keys: the 192-key blocks (shorter ones take 128)
+  for (bool causal : {false, true}) {
+    ProblemConfig c;
+    c.batch = 2;
+    c.seqlens_q = {64, 130};
+    c.seqlens_k = {detail::kSm90ShortKeys + 52, 700};
+    c.causal = causal;
+    add(std::string("d64_long_keys") + (causal ? "_causal" : ""), c);
+  }
   return cs.take();
 }
 

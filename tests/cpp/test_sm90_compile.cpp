@@ -60,7 +60,7 @@ detail::Sm90KernelKey key(DType dt, int d, int mask, bool paged = false, bool so
   x.dtype = dt;
   x.d = d;
   x.dv = dv ? dv : d;
-  x.block_n = detail::sm90_block_n(x.d, x.dv, mask != k::kMaskNone, paged, softcap);
+  x.block_n = detail::sm90_block_n(x.d, x.dv, mask != k::kMaskNone, paged, softcap, 1 << 30);
   x.mask = mask;
   x.paged = paged;
   x.softcap = softcap;
@@ -233,9 +233,14 @@ TEST(Sm90Specs, KeyOfAPlan) {
   EXPECT_FALSE(x.paged);
   EXPECT_EQ(x.q_stages, 2);  // d96 (128 columns) with 160-key blocks: two Q tiles fit
   EXPECT_EQ(detail::sm90_q_stages(256, 256, 64, 2), 1);
-  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, false), 80);
-  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, true), 64);
-  EXPECT_EQ(detail::sm90_block_n(256, 256, true, false, false), 64);
+  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, false, 1 << 30), 80);
+  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, true, 1 << 30), 64);
+  EXPECT_EQ(detail::sm90_block_n(256, 256, true, false, false, 1 << 30), 64);
+  // d 64: 128-key blocks up to kSm90ShortKeys keys, 192 beyond; d 128: 128 with a mask too
+  EXPECT_EQ(detail::sm90_block_n(64, 64, false, false, false, detail::kSm90ShortKeys), 128);
+  EXPECT_EQ(detail::sm90_block_n(64, 64, true, false, false, detail::kSm90ShortKeys + 1), 192);
+  EXPECT_EQ(detail::sm90_block_n(128, 128, true, false, false, 1 << 30), 128);
+  EXPECT_EQ(detail::sm90_block_n(96, 96, true, false, false, 1 << 30), 160);
   const int flags = k::kFlagSoftcap | k::kFlagSinks | k::kFlagPackGqa | k::kFlagPingpong | k::kFlagQDouble;
   EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 160, 2, 2, 2, " + std::to_string(flags) + ">"),
             std::string::npos)
@@ -424,7 +429,8 @@ TEST(Sm90Specs, SplitsNeedTheCombineGrid) {
 TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   EXPECT_TRUE(detail::sm90_warmup_specs(80).empty());
   const std::vector<jit::KernelSpec> specs = detail::sm90_warmup_specs(90);
-  ASSERT_EQ(specs.size(), 2u * (5 * 2 + 2 * 3));
+  // per 16-bit dtype: 5 head dims (d 64 twice: short and long key blocks) x 2 masks + 2 x 3 decode kernels
+  ASSERT_EQ(specs.size(), 2u * (6 * 2 + 2 * 3));
   for (const jit::KernelSpec& s : specs) {
     EXPECT_TRUE(s.arch_specific);
     EXPECT_EQ(s.entry_file, "sm90/fwd.cu");
@@ -435,11 +441,13 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   f.causal = 1;
   f.dtypes = {DType::bf16};
   const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
-  ASSERT_EQ(some.size(), 2u);
+  ASSERT_EQ(some.size(), 3u);  // d 64 with the key blocks of short and long sequences, d 100 as 128
   // (two Q buffers, and pingpong: d128 with a mask pingpongs)
   const std::string flags = std::to_string(k::kFlagQDouble | k::kFlagPingpong);
-  EXPECT_NE(some[1].kernel_name.find("<128, 128, 160, 2, 2, 1, " + flags + ">"), std::string::npos)
-      << some[1].kernel_name;
+  EXPECT_NE(some[0].kernel_name.find("<64, 64, 128, 2, 2, 1, "), std::string::npos) << some[0].kernel_name;
+  EXPECT_NE(some[1].kernel_name.find("<64, 64, 192, 2, 2, 1, "), std::string::npos) << some[1].kernel_name;
+  EXPECT_NE(some[2].kernel_name.find("<128, 128, 128, 2, 2, 1, " + flags + ">"), std::string::npos)
+      << some[2].kernel_name;
   // fp8: the kernel a causal call with descales runs (d 100 / 96 run padded to 128)
   f.dtypes = {DType::fp8_e4m3};
   f.head_dims = {100, 256};
