@@ -37,6 +37,7 @@ if has sass; then
   head -40 "$OUT/sass.log"
   grep -qE "(^| )MMA=0 " "$OUT/sass.log" && { echo "an sm90 kernel has no HGMMA / QGMMA"; status=1; }
   grep -qE "LDL=[1-9]|STL=[1-9]" "$OUT/sass.log" && { echo "an sm90 kernel uses local memory"; status=1; }
+  grep -q " SERIAL " "$OUT/sass.log" && { echo "ptxas serialized the wgmma of an sm90 kernel"; status=1; }
 fi
 
 if has bench; then

@@ -1,5 +1,6 @@
 """One line per cached kernel: MMA instruction count, local-memory loads /
-stores (LDL / STL: spills) and register use, from cuobjdump. Used by the
+stores (LDL / STL: spills), wgmma waits (DEPBAR; SERIAL when ptxas waits
+after every wgmma) and register use, from cuobjdump. Used by the
 `sass` step of scripts/gpu_check.sh (sm80: HMMA) and gpu_check_sm90.sh
 (sm90: HGMMA and the fp8 kernels' QGMMA, sm90 kernels only). With several
 opcodes (comma-separated) each is counted and MMA= gives their sum.
@@ -44,8 +45,14 @@ def main():
             counts = " ".join(f"{op}={sass.count(op)}" for op in ops)
             if len(ops) > 1:
                 counts += f" MMA={sum(sass.count(op) for op in ops)}"
+            # SERIAL: ptxas waits after every wgmma (a WARPGROUP.DEPBAR per
+            # MMA) when it cannot prove the accumulators untouched while in
+            # flight; session 6's cross-tile S prefetch did that and ran 25%
+            # slower, which this shows without a GPU
+            mma = sum(sass.count(op) for op in ops if "GMMA" in op)
+            serial = " SERIAL" if mma > 0 and sass.count("WARPGROUP.DEPBAR") >= mma else ""
             print(f"{os.path.basename(path)[:12]} {names[:1]} {counts} LDL={sass.count('LDL')} "
-                  f"STL={sass.count('STL')} {usage}", file=out)
+                  f"STL={sass.count('STL')} DEPBAR={sass.count('WARPGROUP.DEPBAR')}{serial} {usage}", file=out)
 
 
 if __name__ == "__main__":
