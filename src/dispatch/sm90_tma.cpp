@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/bounded_memo.h"
 #include "device/cuda_driver.h"
 #include "fa3jit/error.h"
 
@@ -29,7 +30,9 @@ void check_tma_view(const char* name, const TmaView& v, DType dtype) {
   }
 }
 
-CUtensorMap encode_tma(const char* name, const TmaView& v, DType dtype, int box_heads, int box_rows) {
+namespace {
+
+CUtensorMap encode_uncached(const char* name, const TmaView& v, DType dtype, int box_heads, int box_rows) {
   const int64_t es = int64_t(dtype_size(dtype));
   cuuint64_t dims[4] = {cuuint64_t(v.cols), cuuint64_t(v.heads), cuuint64_t(v.rows), cuuint64_t(v.batches)};
   // Dims of length 1 are never stepped over: any valid stride will do.
@@ -52,8 +55,44 @@ CUtensorMap encode_tma(const char* name, const TmaView& v, DType dtype, int box_
   const CUresult r = cuda::require_driver().cuTensorMapEncodeTiled(
       &map, type, 4, const_cast<void*>(v.data), dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
       CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
-  cuda::check(r, (std::string("cuTensorMapEncodeTiled(") + name + ")").c_str());
+  if (r != CUDA_SUCCESS) cuda::check(r, (std::string("cuTensorMapEncodeTiled(") + name + ")").c_str());
   return map;
+}
+
+// Everything a map encodes (the address and layout of the view, the element
+// type and the box): equal keys give byte-identical maps, whatever happened
+// to the memory in between.
+struct TmaKey {
+  TmaView view;
+  DType dtype = DType::bf16;
+  int box_heads = 0, box_rows = 0;
+  bool operator==(const TmaKey& o) const {
+    const TmaView& a = view;
+    const TmaView& b = o.view;
+    return a.data == b.data && a.cols == b.cols && a.heads == b.heads && a.rows == b.rows && a.batches == b.batches &&
+           a.head_stride == b.head_stride && a.row_stride == b.row_stride && a.batch_stride == b.batch_stride &&
+           dtype == o.dtype && box_heads == o.box_heads && box_rows == o.box_rows;
+  }
+};
+struct TmaKeyHash {
+  std::size_t operator()(const TmaKey& k) const {
+    const TmaView& v = k.view;
+    uint64_t h = reinterpret_cast<uintptr_t>(v.data);
+    for (int64_t x : {v.cols, v.heads, v.rows, v.batches, v.head_stride, v.row_stride, v.batch_stride,
+                      int64_t(k.dtype), int64_t(k.box_heads), int64_t(k.box_rows)})
+      h = (h ^ uint64_t(x)) * 0x100000001b3ull;  // FNV-1a style mixing
+    return std::size_t(h);
+  }
+};
+
+}  // namespace
+
+CUtensorMap encode_tma(const char* name, const TmaView& v, DType dtype, int box_heads, int box_rows) {
+  // A call encodes q, k and v; a serving loop repeats them layer after
+  // layer (1024 maps: 128 B each, ~300 layers' worth per thread)
+  thread_local BoundedMemo<TmaKey, CUtensorMap, TmaKeyHash> memo(1024);
+  return memo.get(TmaKey{v, dtype, box_heads, box_rows},
+                  [&] { return encode_uncached(name, v, dtype, box_heads, box_rows); });
 }
 
 }  // namespace fa3jit::detail
