@@ -48,7 +48,11 @@ def call(entry, tensor_names, kwargs):
         stream, capturing = stream_and_capture(q)
         uint16_is_bf16 = uint8_is_fp8 = False
         for name in tensor_names:
-            kwargs[name], as_bf16, as_fp8 = dlpack_view(kwargs.get(name), name)
+            x = kwargs.get(name)
+            if x is None:  # most optional arrays are absent: skip the call (~0.2 us each, 10+ a call)
+                kwargs[name] = None
+                continue
+            kwargs[name], as_bf16, as_fp8 = dlpack_view(x, name)
             uint16_is_bf16 |= as_bf16
             uint8_is_fp8 |= as_fp8
         return entry(
