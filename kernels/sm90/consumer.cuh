@@ -338,13 +338,15 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       for (int hf = 0; hf < 2; ++hf) {
         const RowOut ro = row_out(hf, warp_row0 + g + 8 * hf);
         out_scale[hf] = ro.f.out_scale;
-        if (t4 == 0 && p.lse && ro.pr < y.rows_total) p.lse[lse_offset(p, y.s, y.b, ro.pr / grid.hpack, ro.hh)] = ro.f.lse;
+        if (t4 == 0 && p.lse && ro.pr < y.rows_total)
+          p.lse[lse_offset(p, y.s, y.b, ro.pr / grid.hpack, ro.hh)] = ro.f.lse;
       }
       const uint32_t base = smem_addr(sm.q(qs)) + (wg_row0 + warp * 16) * 128;
       stage_o_rows<kOutDtype, kDV>(base, kBM * 128, lane, o, out_scale[0], out_scale[1]);
       const int pr = warp_row0 + lane % 16;
-      void* dst = pr < y.rows_total ? static_cast<uint16_t*>(p.out) + out_offset(p, y.s, y.b, pr / grid.hpack, head_of(pr))
-                                    : nullptr;
+      void* dst = pr < y.rows_total
+                      ? static_cast<uint16_t*>(p.out) + out_offset(p, y.s, y.b, pr / grid.hpack, head_of(pr))
+                      : nullptr;
       copy_staged_rows<kDV>(base, kBM * 128, lane, dst, p.dv);
     } else {  // straight from the accumulators, a thread's pairs of each row
 #pragma unroll

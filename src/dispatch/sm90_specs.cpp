@@ -170,9 +170,8 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
   if (arch != 90) return specs;
   for (DType dt : {DType::bf16, DType::f16}) {
     // (head dim, longest key sequence): d 64 takes another key block for short sequences
-    constexpr int kLong = 1 << 30;
-    for (auto [d, keys] : {std::pair{64, kSm90ShortKeys}, {64, kLong}, {96, kLong}, {128, kLong}, {192, kLong},
-                           {256, kLong}})
+    for (auto [d, keys] : {std::pair{64, kSm90ShortKeys}, {64, kSm90LongKeys}, {96, kSm90LongKeys},
+                           {128, kSm90LongKeys}, {192, kSm90LongKeys}, {256, kSm90LongKeys}})
       for (int mask : {int(k::kMaskNone), int(k::kMaskCausal)}) {
         Sm90KernelKey key;
         key.dtype = dt;
@@ -190,7 +189,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         Sm90KernelKey key;
         key.dtype = dt;
         key.d = key.dv = d;
-        key.block_n = sm90_block_n(d, d, true, true, false, kLong);
+        key.block_n = sm90_block_n(d, d, true, true, false, kSm90LongKeys);
         key.warpgroups = variant == 0 ? 2 : 1;
         key.split = variant == 2;
         key.pingpong = key.warpgroups == 2 && sm90_default_pingpong(d, d, true, dt);
@@ -218,7 +217,7 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
     for (int dim : dims) {
       if (sm90_instance_dim(dim) == 0) continue;
       for (int mask : masks)
-        for (int keys : {kSm90ShortKeys, 1 << 30}) {  // the key blocks of short and of long sequences
+        for (int keys : {kSm90ShortKeys, kSm90LongKeys}) {  // the key blocks of short and of long sequences
           Sm90KernelKey key;
           key.dtype = dt;
           key.d = key.dv = fp8 ? sm90_fp8_instance_dim(dim) : sm90_instance_dim(dim);

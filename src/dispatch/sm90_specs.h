@@ -53,6 +53,7 @@ bool sm90_full_speed_dims(int d, int dv, DType dtype = DType::bf16);
 // a mask or softcap (+10%), else 64, as 80 spills). Paged KV takes a power
 // of two (pages are multiples of it): 128 up to d = 128, else 64.
 constexpr int kSm90ShortKeys = 2048;
+constexpr int kSm90LongKeys = 1 << 30;  // "any length": the key block of long sequences
 int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap, int max_seqlen_k);
 // Whether the consumer warpgroups pingpong by default (measured on an H100,
 // scripts/gpu_knobs.sh bench/knobs/sm90_sweep.txt): head dims up to 96 (+6%

@@ -60,7 +60,7 @@ detail::Sm90KernelKey key(DType dt, int d, int mask, bool paged = false, bool so
   x.dtype = dt;
   x.d = d;
   x.dv = dv ? dv : d;
-  x.block_n = detail::sm90_block_n(x.d, x.dv, mask != k::kMaskNone, paged, softcap, 1 << 30);
+  x.block_n = detail::sm90_block_n(x.d, x.dv, mask != k::kMaskNone, paged, softcap, detail::kSm90LongKeys);
   x.mask = mask;
   x.paged = paged;
   x.softcap = softcap;
@@ -233,14 +233,14 @@ TEST(Sm90Specs, KeyOfAPlan) {
   EXPECT_FALSE(x.paged);
   EXPECT_EQ(x.q_stages, 2);  // d96 (128 columns) with 160-key blocks: two Q tiles fit
   EXPECT_EQ(detail::sm90_q_stages(256, 256, 64, 2), 1);
-  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, false, 1 << 30), 80);
-  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, true, 1 << 30), 64);
-  EXPECT_EQ(detail::sm90_block_n(256, 256, true, false, false, 1 << 30), 64);
+  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, false, detail::kSm90LongKeys), 80);
+  EXPECT_EQ(detail::sm90_block_n(256, 256, false, false, true, detail::kSm90LongKeys), 64);
+  EXPECT_EQ(detail::sm90_block_n(256, 256, true, false, false, detail::kSm90LongKeys), 64);
   // d 64: 128-key blocks up to kSm90ShortKeys keys, 192 beyond; d 128: 128 with a mask too
   EXPECT_EQ(detail::sm90_block_n(64, 64, false, false, false, detail::kSm90ShortKeys), 128);
   EXPECT_EQ(detail::sm90_block_n(64, 64, true, false, false, detail::kSm90ShortKeys + 1), 192);
-  EXPECT_EQ(detail::sm90_block_n(128, 128, true, false, false, 1 << 30), 128);
-  EXPECT_EQ(detail::sm90_block_n(96, 96, true, false, false, 1 << 30), 160);
+  EXPECT_EQ(detail::sm90_block_n(128, 128, true, false, false, detail::kSm90LongKeys), 128);
+  EXPECT_EQ(detail::sm90_block_n(96, 96, true, false, false, detail::kSm90LongKeys), 160);
   const int flags = k::kFlagSoftcap | k::kFlagSinks | k::kFlagPackGqa | k::kFlagPingpong | k::kFlagQDouble;
   EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 160, 2, 2, 2, " + std::to_string(flags) + ">"),
             std::string::npos)
