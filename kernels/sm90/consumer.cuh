@@ -20,7 +20,7 @@
 #include "epilogue.cuh"
 #include "fp8.cuh"
 #include "smem.cuh"
-#include "tile_sched.cuh"
+#include "tile_ring.cuh"
 #include "wgmma.cuh"
 
 namespace fa3jit_k::sm90 {
@@ -107,16 +107,30 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
   // O's 128 registers (ptxas spills). The others look the tile up again for
   // the epilogue, and the next one after it.
   constexpr bool kLookAhead = kDV == 128;
+  // kFlagDynamic: a round's tile index is the producer's next publication,
+  // read once per round (tile_ring.cuh); t_cur keeps it for the epilogue,
+  // walk_done notes the end mark.
+  constexpr bool kDynamic = kFlags & kFlagDynamic;
+  int t_cur = 0;
+  bool walk_done = false;
   auto lookup = [&](int round) {
-    const int t = tile_of_round(round);
+    int t;
+    if constexpr (kDynamic) {
+      t = take_tile(sm, round, lane);
+      walk_done = t >= grid.count;
+      if constexpr (!kLookAhead) t_cur = t;
+    } else {
+      t = tile_of_round(round);
+    }
     Tile x{};
     if (t < grid.count) x = tile_at<kBlockN, kMask, kFlags>(p, grid, t);  // else invalid
     return x;
   };
   Tile next{};
   if constexpr (kLookAhead) next = lookup(0);
-  for (int round = 0; round * int(gridDim.x) < grid.count; ++round) {
+  for (int round = 0; kDynamic || round * int(gridDim.x) < grid.count; ++round) {
     const Tile x = kLookAhead ? next : lookup(round);
+    if (kDynamic && walk_done) break;
     if (!x.valid) {
       if constexpr (kLookAhead) next = lookup(round + 1);
       continue;
@@ -317,7 +331,13 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
     if (kLookAhead && x.n_end <= x.n_begin) next = lookup(round + 1);
 
     // ---- epilogue: normalize, write out and LSE for the rows of this sequence
-    const Tile y = kLookAhead ? x : lookup(round);
+    Tile y;
+    if constexpr (kLookAhead)
+      y = x;
+    else if constexpr (kDynamic)  // the same tile again, without a second read of the ring
+      y = tile_at<kBlockN, kMask, kFlags>(p, grid, t_cur);
+    else
+      y = lookup(round);
     // Row hf of this thread: its packed row, head and final scale / LSE.
     struct RowOut {
       int pr, hh;

@@ -5,7 +5,8 @@
 // Persistent: each CTA walks its tiles of the list in tile_sched.cuh;
 // `group` is the list's group size ((batch, head) pairs). With kFlagSplit
 // the tiles write fp32 partials into `ws` (common/combine.cuh's layout) and
-// the combine kernel writes out / LSE; else ws is unused. kFlagOneWarpgroup:
+// the combine kernel writes out / LSE; with kFlagDynamic ws holds the tile
+// counter (tile_ring.cuh); else ws is unused. kFlagOneWarpgroup:
 // one consumer warpgroup (decode). fp8 e4m3 (kInDtype): warps 1-3 of the
 // producer warpgroup transpose V in shared memory (producer.cuh).
 #include "consumer.cuh"
@@ -21,7 +22,8 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
   allow_dependent_launch();  // the next kernel (split: the combine) may start its prologue (pdl.cuh)
   constexpr int kQStages = (kFlags & kFlagQDouble) ? 2 : 1;
   constexpr bool kFp8 = kInDtype == kFP8E4M3;
-  const Smem<kD, kDV, kBlockN, kStages, kQStages, elem_bytes(kInDtype)> sm(smem_raw);
+  constexpr bool kDynamic = kFlags & kFlagDynamic;
+  const Smem<kD, kDV, kBlockN, kStages, kQStages, elem_bytes(kInDtype), kDynamic> sm(smem_raw);
   constexpr uint32_t kConsumerWarps = 4 * consumer_warpgroups(kFlags);
   // K/V full barriers: one arrival with the TMA bytes, or one per producer
   // thread when the producer warpgroup gathers pages with cp.async
@@ -40,6 +42,12 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
       if (kFp8) mbar_init(sm.vs_full(s), 1);
       mbar_init(sm.v_empty(s), kConsumerWarps);
     }
+    if constexpr (kDynamic) {
+      for (int i = 0; i < 2; ++i) {
+        mbar_init(sm.tile_full(i), 1);
+        mbar_init(sm.tile_empty(i), kConsumerWarps);
+      }
+    }
     mbar_init_fence();
   }
   __syncthreads();
@@ -51,7 +59,9 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
       tma_prefetch_desc(&tk);
       tma_prefetch_desc(&tv);
     }
-    if (threadIdx.x < 32 || gather) produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group);
+    // kFlagDynamic (never with split-KV): ws holds the tile counter (tile_ring.cuh)
+    if (threadIdx.x < 32 || gather)
+      produce<kD, kDV, kBlockN, kStages, kMask, kFlags>(p, &tq, &tk, &tv, sm, group, reinterpret_cast<int*>(ws));
     if constexpr (kFp8) {
       if (threadIdx.x >= 32) transpose_blocks<kDV, kBlockN, kStages>(sm, int(threadIdx.x) - 32);
     }

@@ -18,7 +18,7 @@
 #include "paged_boxes.cuh"
 #include "paged_gather.cuh"
 #include "smem.cuh"
-#include "tile_sched.cuh"
+#include "tile_ring.cuh"
 #include "tma.cuh"
 
 namespace fa3jit_k::sm90 {
@@ -47,8 +47,11 @@ __device__ __forceinline__ void load_kv_block(uint8_t* dst, const TmaDesc* desc,
 
 template <int kD, int kDV, int kBlockN, int kStages, int kMask, int kFlags, class S>
 __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, const TmaDesc* tk, const TmaDesc* tv,
-                                        const S& sm, int group) {
+                                        const S& sm, int group, int* tile_ctr) {
   constexpr bool kPaged = kFlags & kFlagPaged, kPack = kFlags & kFlagPackGqa;
+  constexpr bool kDynamic = kFlags & kFlagDynamic;
+  // the dynamic walk is the producer warp's alone (the page gather runs this walk on 4 warps)
+  static_assert(!(kDynamic && kPaged), "kFlagDynamic: not with paged KV");
   constexpr int kBM = block_m_of(kFlags);
   constexpr int kElem = S::kElemBytes, kCols = chunk_cols(kElem);  // elements per 128-byte chunk (TMA box width)
   constexpr bool kFp8 = kElem == 1;
@@ -62,9 +65,12 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
   // once the next block's K copies are (or at the tile's end).
   const bool gather = gathers_pages<kBlockN, kFlags, kElem>(p);
   int kv_it = 0, tcount = 0;
-  for (int round = 0; round * int(gridDim.x) < g.count; ++round) {
-    const int t = tile_of_round(round);
-    if (t >= g.count) continue;
+  for (int round = 0; kDynamic || round * int(gridDim.x) < g.count; ++round) {
+    const int t = kDynamic ? publish_next_tile(sm, tile_ctr, round, lane) : tile_of_round(round);
+    if (t >= g.count) {
+      if constexpr (kDynamic) break;  // the end, published to the consumers
+      continue;
+    }
     const Tile x = tile_at<kBlockN, kMask, kFlags>(p, g, t);
     if (!x.valid || x.n_end <= x.n_begin) continue;  // no key block: no Q either
     // Q: packed rows are (q row, head) pairs, the box (64, hpack, kBM / hpack)
@@ -134,6 +140,7 @@ __device__ __forceinline__ void produce(const AttnParams& p, const TmaDesc* tq, 
     }
     ++tcount;
   }
+  if constexpr (kDynamic) finish_tile_counter(tile_ctr, lane);
   if constexpr (kFp8) {  // tells the transposing warps that no block follows
     const int st = kv_it % kStages;
     mbar_wait(sm.v_full(st), ((kv_it / kStages) & 1) ^ 1);

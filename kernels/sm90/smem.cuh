@@ -5,11 +5,11 @@
 
 namespace fa3jit_k::sm90 {
 
-template <int kD, int kDV, int kBlockN, int kStages, int kQStages, int kElem = 2>
+template <int kD, int kDV, int kBlockN, int kStages, int kQStages, int kElem = 2, bool kTileRing = false>
 struct Smem {
   static constexpr int kQBuffers = kQStages;
   static constexpr int kElemBytes = kElem;
-  static constexpr SmemLayout kLayout = smem_layout(kD, kDV, kBlockN, kStages, kQStages, kElem);
+  static constexpr SmemLayout kLayout = smem_layout(kD, kDV, kBlockN, kStages, kQStages, kElem, kTileRing);
   static constexpr int kQBytes = kBlockM * row_bytes(kD, kElem);
   static constexpr int kKBytes = kBlockN * row_bytes(kD, kElem);  // one stage
   static constexpr int kVsBytes = kBlockN * row_bytes(kDV, kElem);  // V as TMA loads it (fp8: the staging buffer)
@@ -39,6 +39,13 @@ struct Smem {
   // the real keys of the block in staging buffer s (kNoMoreBlocks: the loads ended)
   __device__ volatile int* vs_valid(int s) const {
     return reinterpret_cast<volatile int*>(bar(2 * kQStages + 5 * kStages)) + s;
+  }
+  // kTileRing: tile index slot i of the producer-to-consumers ring (tile_sched.cuh)
+  static constexpr int kRingBar = 2 * kQStages + (kElem == 1 ? 6 : 4) * kStages;
+  __device__ uint64_t* tile_full(int i) const { return bar(kRingBar + i); }
+  __device__ uint64_t* tile_empty(int i) const { return bar(kRingBar + 2 + i); }
+  __device__ volatile int* tile_slot(int i) const {
+    return reinterpret_cast<volatile int*>(bar(kRingBar + 4)) + i;
   }
 };
 

@@ -16,6 +16,7 @@ enum : int {
   kFlagQDouble = 32,  // two Q buffers: the next tile's Q loads during this tile
   kFlagSplit = 64,    // split-KV: fp32 partials into the workspace, for the combine kernel
   kFlagOneWarpgroup = 128,  // decode: one consumer warpgroup, 64-row Q tiles (no pingpong)
+  kFlagDynamic = 256,  // CTAs take the next tile from a global counter (tile_sched.cuh), not rounds
 };
 
 // Mask kinds (template argument kMask), as on the sm80 path.
@@ -60,7 +61,9 @@ FA3JIT_HD constexpr int row_bytes(int cols, int elem) { return (cols * elem + 12
 // Shared memory (bytes; `elem` bytes per element): `q_stages` Q tiles,
 // `stages` K and V blocks, then the mbarriers (q full/empty per Q buffer,
 // k full/empty and v full/empty per stage); 1024 bytes of slack to align
-// the base for the 128-byte swizzle. fp8 (elem 1): wgmma reads 8-bit B
+// the base for the 128-byte swizzle. `tile_ring` (kFlagDynamic): after the
+// barriers, the ring that hands fetched tile indices from the producer to
+// the consumers (2 full + 2 empty mbarriers, 2 ints). fp8 (elem 1): wgmma reads 8-bit B
 // operands K-major only, so the V blocks hold V^T (dv rows of block_n keys),
 // and V lands first, as TMA loads it (block_n rows of dv), in `stages`
 // staging buffers `vs`, each with one more full barrier and an int (the
@@ -68,7 +71,8 @@ FA3JIT_HD constexpr int row_bytes(int cols, int elem) { return (cols * elem + 12
 struct SmemLayout {
   int q, k, v, vs, bars, total;
 };
-FA3JIT_HD constexpr SmemLayout smem_layout(int d, int dv, int block_n, int stages, int q_stages, int elem = 2) {
+FA3JIT_HD constexpr SmemLayout smem_layout(int d, int dv, int block_n, int stages, int q_stages, int elem = 2,
+                                           bool tile_ring = false) {
   SmemLayout s{};
   const bool fp8 = elem == 1;
   s.q = 0;
@@ -76,7 +80,7 @@ FA3JIT_HD constexpr SmemLayout smem_layout(int d, int dv, int block_n, int stage
   s.v = s.k + stages * block_n * row_bytes(d, elem);
   s.vs = s.v + stages * (fp8 ? dv * row_bytes(block_n, 1) : block_n * row_bytes(dv, elem));
   s.bars = s.vs + (fp8 ? stages * block_n * row_bytes(dv, 1) : 0);
-  s.total = s.bars + 8 * (2 * q_stages + (fp8 ? 6 : 4) * stages) + 1024;
+  s.total = s.bars + 8 * (2 * q_stages + (fp8 ? 6 : 4) * stages + (tile_ring ? 5 : 0)) + 1024;
   return s;
 }
 

@@ -9,6 +9,9 @@
 // nearby positions (L2 hits). CTAs take the list in rounds of gridDim.x
 // tiles, in snake order (CTA i takes the i-th tile of even rounds and the
 // i-th from the end of odd ones), which pairs long tiles with short ones.
+// kFlagDynamic instead hands the list out as CTAs come free (a global
+// counter, tile_ring.cuh): the static rounds balance causal and varlen lists
+// poorly (scripts/model_tile_balance.py, docs/notes/tile_balance.md).
 // Producer and consumers walk the same list and skip the same empty tiles
 // (past a sequence's last m-block); a tile with no key block loads no Q and
 // only writes its rows' empty result (out 0, or a split's LSE -inf).

@@ -10,6 +10,7 @@
 #include "dispatch/heuristics.h"
 #include "dispatch/sm90_specs.h"
 #include "dispatch/sm90_tma.h"
+#include "dispatch/tile_counter.h"
 #include "dispatch/split_kv.h"
 #include "fa3jit/error.h"
 #include "jit/jit.h"
@@ -181,7 +182,10 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   cfg.dynamic_smem = size_t(sm90_smem_bytes(key));
   cfg.stream = stream;
   cfg.programmatic_dependent = true;  // the kernel waits for the previous one itself (common/pdl.cuh)
+  // The dynamic walk's counter rides in the kernel's ws argument (never split then).
+  float* tile_ctr = key.dynamic ? reinterpret_cast<float*>(sm90_tile_counter(dev.index, stream)) : nullptr;
   run_with_split_combine(params, plan.out_dtype, 90, dev, stream, plan.workspace, [&](float* ws) {
+    if (key.dynamic) ws = tile_ctr;
     void* args[] = {&params, &tq, &tk, &tv, &group, &ws};
     jit::launch(fwd, cfg, args);
   });

@@ -23,6 +23,7 @@ int flags_of(const Sm90KernelKey& key) {
   if (key.q_stages == 2) f |= k::kFlagQDouble;
   if (key.split) f |= k::kFlagSplit;
   if (key.warpgroups == 1) f |= k::kFlagOneWarpgroup;
+  if (key.dynamic) f |= k::kFlagDynamic;
   return f;
 }
 
@@ -38,6 +39,7 @@ std::string Sm90KernelKey::describe() const {
   if (pack_gqa) s += " pack_gqa";
   if (pingpong) s += " pingpong";
   if (split) s += " split";
+  if (dynamic) s += " dynamic";
   s += " tile " + std::to_string(64 * warpgroups) + "x" + std::to_string(block_n) + " s" + std::to_string(stages) + " q" +
        std::to_string(q_stages);
   return s;
@@ -78,12 +80,13 @@ bool sm90_default_pingpong(int d, int dv, bool masked, DType dtype) {
   return dtype == DType::fp8_e4m3 || m <= 96 || (m <= 128 && masked);
 }
 
-int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype) {
-  return k::smem_layout(d, dv, block_n, stages, 2, int(dtype_size(dtype))).total <= 232448 ? 2 : 1;
+int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype, bool tile_ring) {
+  return k::smem_layout(d, dv, block_n, stages, 2, int(dtype_size(dtype)), tile_ring).total <= 232448 ? 2 : 1;
 }
 
 int sm90_smem_bytes(const Sm90KernelKey& key) {
-  return k::smem_layout(key.d, key.dv, key.block_n, key.stages, key.q_stages, int(dtype_size(key.dtype))).total;
+  return k::smem_layout(key.d, key.dv, key.block_n, key.stages, key.q_stages, int(dtype_size(key.dtype)), key.dynamic)
+      .total;
 }
 
 int sm90_consumer_warpgroups(int64_t packed_rows) { return packed_rows <= 64 ? 1 : 2; }
@@ -149,7 +152,17 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_STAGES must be 2, 3 or 4; got '" + t + "'");
     key.stages = t[0] - '0';
   }
-  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype);
+  // FA3JIT_SM90_SCHED=dynamic: CTAs take tiles from a counter as they come
+  // free (tile_ring.cuh; docs/notes/tile_balance.md). Experimental, not
+  // yet run on a GPU: static stays the default. Not with paged KV (the
+  // page gather walks the list on four warps) nor split-KV (ws is taken).
+  if (const char* text = std::getenv("FA3JIT_SM90_SCHED"); text && *text) {
+    const std::string t = text;
+    if (t != "static" && t != "dynamic")
+      throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_SCHED must be static or dynamic; got '" + t + "'");
+    key.dynamic = t == "dynamic" && !key.paged && !key.split;
+  }
+  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, key.dynamic);
   return key;
 }
 

@@ -28,6 +28,7 @@ struct Sm90KernelKey {
   int q_stages = 1;           // 2: the next tile's Q loads during this one (where smem allows)
   bool split = false;         // split-KV: fp32 partials into a workspace, then the combine kernel
   int warpgroups = 2;         // consumer warpgroups: 2 (128-row tiles) or 1 (64-row decode tiles)
+  bool dynamic = false;       // CTAs take tiles from a counter as they come free (tile_ring.cuh)
   // e.g. "sm90 fwd sm_90a bfloat16 d128/dv128 causal paged tile 128x128 s2"
   std::string describe() const;
 };
@@ -62,7 +63,7 @@ int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap, int max_s
 // even); not bf16 d256 (-1% causal, -6% at 16k).
 bool sm90_default_pingpong(int d, int dv, bool masked, DType dtype);
 // Q buffers of an instance: 2 where they fit in 227 KiB with the K/V ring.
-int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype = DType::bf16);
+int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype = DType::bf16, bool tile_ring = false);
 // Bytes of dynamic shared memory of a key's kernel.
 int sm90_smem_bytes(const Sm90KernelKey& key);
 // Consumer warpgroups for tiles whose longest sequence has `packed_rows`

@@ -5,6 +5,7 @@
 // NotSupported cases. Skips without an sm_90 GPU.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -661,6 +662,30 @@ TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
 
 // Auto runs fp8 on the sm90 kernels where they have the head dims (here
 // d = dv = 128) and on sm80 otherwise (d = dv = 96); both answers right.
+// The dynamic tile walk (FA3JIT_SM90_SCHED=dynamic, tile_ring.cuh): CTAs
+// take tiles from a counter that each launch leaves zero, so these cases
+// running one after another on one stream also check the reset (a counter
+// left non-zero would skip the next launch's first tiles: rows unwritten).
+TEST(Sm90GpuDynamic, MatchesReference) {
+  SKIP_WITHOUT_SM90();
+  const std::vector<std::string> names = {
+      "bfloat16_d64",  "bfloat16_d64_causal", "bfloat16_d128", "bfloat16_d128_causal", "float16_d256_causal",
+      "bfloat16_d192", "long_many_tiles",     "long_many_tiles_causal", "long_d256_causal", "d128_dv64",
+      "fixed_len_causal", "varlen_seqused_qk_causal", "gqa4_packed", "gqa8_packed_decode", "causal_window70",
+      "chunk64_causal_window20", "softcap_causal", "sinks_bf16_causal", "zero_lengths_causal", "one_token",
+      "fp8_d64_causal", "fp8_d128", "fp8_long_d128_causal", "fp8_long_d256_causal", "fp8_gqa4_packed",
+      "d64_long_keys_causal", "out_unaligned_rows_packed"};
+  const std::vector<Case> cases = all_cases();
+  setenv("FA3JIT_SM90_SCHED", "dynamic", 1);
+  for (const std::string& name : names) {
+    const Case* c = find_case(cases, name);
+    ASSERT_NE(c, nullptr) << name;
+    const CheckResult res = run_case(*c, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Sm90);
+    EXPECT_TRUE(res.ok) << "FA3JIT_SM90_SCHED=dynamic, " << describe(*c) << "\n  " << res.message;
+  }
+  unsetenv("FA3JIT_SM90_SCHED");
+}
+
 TEST(Sm90GpuAuto, Fp8RunsOnSm90WhereItCan) {
   SKIP_WITHOUT_SM90();
   for (int d : {128, 96}) {

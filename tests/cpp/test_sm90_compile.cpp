@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <future>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,16 @@ detail::Sm90KernelKey with_block_n(detail::Sm90KernelKey x, int block_n) {
   return x;
 }
 
+detail::Sm90KernelKey fp8_key(int d, int mask, bool paged = false, bool softcap = false, bool sinks = false,
+                              bool pack = false, int dv = 0);
+
+// FA3JIT_SM90_SCHED=dynamic's variant of a key (its shared memory holds the tile ring)
+detail::Sm90KernelKey dynamic_key(detail::Sm90KernelKey x) {
+  x.dynamic = true;
+  x.q_stages = detail::sm90_q_stages(x.d, x.dv, x.block_n, x.stages, x.dtype, true);
+  return x;
+}
+
 TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
   const std::vector<detail::Sm90KernelKey> keys = {
       key(DType::bf16, 64, k::kMaskNone),
@@ -100,6 +111,9 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
       split_key(key(DType::bf16, 256, k::kMaskCausal, true), 1),
       split_key(with_block_n(key(DType::bf16, 128, k::kMaskCausal, true, false, false, true), 64), 1),  // pages of 64
       key(DType::bf16, 256, k::kMaskCausal, true),  // paged d256 prefill: the gather's widest rows
+      dynamic_key(key(DType::bf16, 128, k::kMaskCausal)),  // the dynamic tile walk (tile_ring.cuh)
+      dynamic_key(key(DType::f16, 256, k::kMaskNone)),
+      dynamic_key(fp8_key(128, k::kMaskCausal)),
   };
   expect_compile(keys, [](const detail::Sm90KernelKey& x, const jit::KernelSpec& s) {
     EXPECT_TRUE(s.arch_specific) << x.describe();
@@ -108,8 +122,7 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
 }
 
 // fp8 e4m3 keys as sm90_key_for builds them (dims 64 / 128 / 256, the fp8 key block).
-detail::Sm90KernelKey fp8_key(int d, int mask, bool paged = false, bool softcap = false, bool sinks = false,
-                              bool pack = false, int dv = 0) {
+detail::Sm90KernelKey fp8_key(int d, int mask, bool paged, bool softcap, bool sinks, bool pack, int dv) {
   detail::Sm90KernelKey x = key(DType::fp8_e4m3, d, mask, paged, softcap, sinks, pack, dv);
   x.block_n = detail::sm90_fp8_block_n(x.dv);
   x.q_stages = detail::sm90_q_stages(x.d, x.dv, x.block_n, x.stages, DType::fp8_e4m3);
@@ -381,6 +394,42 @@ TEST(Sm90Specs, SmallPagesDispatchRule) {
         EXPECT_EQ(detail::sm90_preferred(plan, h100), runs) << what;
       }
     }
+}
+
+// FA3JIT_SM90_SCHED picks the tile walk: dynamic only where the producer
+// warp walks alone and ws is free (not paged, not split); a bad value is
+// an error naming the variable.
+TEST(Sm90Specs, DynamicTileWalkKnob) {
+  ProblemConfig c;
+  c.d = c.dv = 128;
+  c.causal = true;
+  c.seqlens_q = {300, 70};
+  c.seqlens_k = {300, 70};
+  Problem p = make_problem(c);
+  detail::Plan plan = plan_of(c, p);
+  EXPECT_FALSE(detail::sm90_key_for(plan).dynamic);  // static by default
+  setenv("FA3JIT_SM90_SCHED", "dynamic", 1);
+  const detail::Sm90KernelKey x = detail::sm90_key_for(plan);
+  EXPECT_TRUE(x.dynamic);
+  EXPECT_NE(x.describe().find(" dynamic"), std::string::npos);
+  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find(std::to_string(k::kFlagDynamic | k::kFlagQDouble |
+                                                                     k::kFlagPingpong) + ">"),
+            std::string::npos)
+      << detail::sm90_fwd_spec(x).kernel_name;
+  detail::Sm90KernelKey st = x;
+  st.dynamic = false;
+  EXPECT_EQ(detail::sm90_smem_bytes(x), detail::sm90_smem_bytes(st) + 40);  // the tile ring
+  detail::Plan split = plan;
+  split.params.num_splits = 3;
+  EXPECT_FALSE(detail::sm90_key_for(split).dynamic);
+  setenv("FA3JIT_SM90_SCHED", "greedy", 1);
+  try {
+    (void)detail::sm90_key_for(plan);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("FA3JIT_SM90_SCHED must be static or dynamic"), std::string::npos) << e.what();
+  }
+  unsetenv("FA3JIT_SM90_SCHED");
 }
 
 TEST(Sm90Specs, TileIndicesFitInInt) {
