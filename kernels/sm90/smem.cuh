@@ -40,7 +40,7 @@ struct Smem {
   __device__ volatile int* vs_valid(int s) const {
     return reinterpret_cast<volatile int*>(bar(2 * kQStages + 5 * kStages)) + s;
   }
-  // kTileRing: tile index slot i of the producer-to-consumers ring (tile_sched.cuh)
+  // kTileRing: tile index slot i of the producer-to-consumers ring (tile_ring.cuh)
   static constexpr int kRingBar = 2 * kQStages + (kElem == 1 ? 6 : 4) * kStages;
   __device__ uint64_t* tile_full(int i) const { return bar(kRingBar + i); }
   __device__ uint64_t* tile_empty(int i) const { return bar(kRingBar + 2 + i); }

@@ -16,7 +16,7 @@ enum : int {
   kFlagQDouble = 32,  // two Q buffers: the next tile's Q loads during this tile
   kFlagSplit = 64,    // split-KV: fp32 partials into the workspace, for the combine kernel
   kFlagOneWarpgroup = 128,  // decode: one consumer warpgroup, 64-row Q tiles (no pingpong)
-  kFlagDynamic = 256,  // CTAs take the next tile from a global counter (tile_sched.cuh), not rounds
+  kFlagDynamic = 256,  // CTAs take the next tile from a global counter (tile_ring.cuh), not rounds
 };
 
 // Mask kinds (template argument kMask), as on the sm80 path.
