@@ -73,8 +73,9 @@ def main(argv=None):
             tiles = tile_blocks(list(lens), heads, 128, bn, causal, a.grid)
             real = [w for w in tiles if w is not None]
             ideal = (sum(real) + a.c_tile * len(real)) / a.grid
+            static, dynamic = static_load(tiles, a.grid, a.c_tile), dynamic_load(tiles, a.grid, a.c_tile)
             print(f"{label:28s} {'causal' if causal else 'full':7s} {len(real):6d} "
-                  f"{ideal / static_load(tiles, a.grid, a.c_tile):7.3f} {ideal / dynamic_load(tiles, a.grid, a.c_tile):8.3f}")
+                  f"{ideal / static:7.3f} {ideal / dynamic:8.3f}")
     return 0
 
 
