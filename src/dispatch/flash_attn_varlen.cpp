@@ -20,11 +20,7 @@ namespace detail {
 // FA3JIT_SPLIT_MIN_BLOCKS: a tuning knob for benchmark sweeps (the key
 // blocks each auto split keeps at least; default 1).
 static int min_split_blocks() {
-  static const int blocks = [] {
-    const char* text = std::getenv("FA3JIT_SPLIT_MIN_BLOCKS");
-    const int v = text && *text ? std::atoi(text) : 0;
-    return v > 0 ? v : 1;
-  }();
+  static const int blocks = split_min_blocks_from(std::getenv("FA3JIT_SPLIT_MIN_BLOCKS"));
   return blocks;
 }
 

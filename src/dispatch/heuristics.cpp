@@ -1,8 +1,22 @@
 #include "dispatch/heuristics.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "fa3jit/error.h"
 
 namespace fa3jit::detail {
+
+int split_min_blocks_from(const char* text) {
+  if (!text || !*text) return 1;
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (*end != '\0' || v < 1 || v > (1 << 20))
+    throw Error(ErrorKind::InvalidValue,
+                std::string("FA3JIT_SPLIT_MIN_BLOCKS must be a positive integer; got '") + text + "'");
+  return int(v);
+}
 
 int choose_num_splits(const SplitInputs& in) {
   if (in.workers <= 0 || in.max_seqlen_k <= 0 || in.batch <= 0) return 1;

@@ -21,6 +21,10 @@ struct SplitInputs {
 // key blocks. 1 when the grid is already full. At most 128.
 int choose_num_splits(const SplitInputs& in);
 
+// FA3JIT_SPLIT_MIN_BLOCKS's value (a tuning knob): unset or empty -> 1,
+// else a positive integer, or fa3jit::Error (InvalidValue) naming it.
+int split_min_blocks_from(const char* text);
+
 // Pack the q-heads of one kv-head into one tile when there are fewer query
 // rows than a tile holds (decode, speculative decode) and GQA groups exist.
 bool choose_pack_gqa(int max_seqlen_q, int h, int h_k, int tile_m);

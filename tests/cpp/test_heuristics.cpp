@@ -2,8 +2,11 @@
 // small, and never cut the keys into slivers; GQA packing only for decode.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "dispatch/heuristics.h"
 #include "fa3jit/args.h"
+#include "fa3jit/error.h"
 
 namespace fa3jit::detail {
 namespace {
@@ -11,6 +14,22 @@ namespace {
 SplitInputs decode(int batch, int heads, int seqlen_k) {
   return {.batch = batch, .heads = heads, .q_rows = 1, .max_seqlen_k = seqlen_k,
           .workers = 132, .tile_m = 64, .tile_n = 128};
+}
+
+// FA3JIT_SPLIT_MIN_BLOCKS: checked like an argument (a bad value names it).
+TEST(HeuristicsSplits, SplitMinBlocksKnob) {
+  EXPECT_EQ(split_min_blocks_from(nullptr), 1);
+  EXPECT_EQ(split_min_blocks_from(""), 1);
+  EXPECT_EQ(split_min_blocks_from("4"), 4);
+  for (const char* bad : {"0", "-2", "four", "3x"}) {
+    try {
+      (void)split_min_blocks_from(bad);
+      ADD_FAILURE() << bad << ": no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("FA3JIT_SPLIT_MIN_BLOCKS must be a positive integer"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(HeuristicsSplits, FullGridIsNotSplit) {
