@@ -1,7 +1,11 @@
 // The device counter of the sm90 kernel's dynamic tile walk (kFlagDynamic,
 // kernels/sm90/tile_ring.cuh): two ints, zero at every launch. One per
 // (device, stream): launches on one stream run in order, and each leaves
-// the counter zero for the next.
+// the counter zero for the next. A CUDA graph captured on a stream keeps
+// that stream's counter: replaying it on two streams at once, or beside
+// eager calls on the capture stream, would share one counter (wrong
+// tiles). Before the dynamic walk becomes a default, it should take its
+// counter from the caller's workspace where one is given.
 #pragma once
 #include <cuda.h>
 
