@@ -42,17 +42,19 @@ def main():
                 continue
             usage = " | ".join(l.strip() for l in res.splitlines() if "REG:" in l)
             ops = a.mma.split(",")
-            counts = " ".join(f"{op}={sass.count(op)}" for op in ops)
+            n = {op: sass.count(op) for op in ops}
+            counts = " ".join(f"{op}={c}" for op, c in n.items())
             if len(ops) > 1:
-                counts += f" MMA={sum(sass.count(op) for op in ops)}"
+                counts += f" MMA={sum(n.values())}"
             # SERIAL: ptxas waits after every wgmma (a WARPGROUP.DEPBAR per
             # MMA) when it cannot prove the accumulators untouched while in
             # flight; session 6's cross-tile S prefetch did that and ran 25%
             # slower, which this shows without a GPU
-            mma = sum(sass.count(op) for op in ops if "GMMA" in op)
-            serial = " SERIAL" if mma > 0 and sass.count("WARPGROUP.DEPBAR") >= mma else ""
+            wgmma = sum(c for op, c in n.items() if "GMMA" in op)
+            depbar = sass.count("WARPGROUP.DEPBAR")
+            serial = " SERIAL" if wgmma > 0 and depbar >= wgmma else ""
             print(f"{os.path.basename(path)[:12]} {names[:1]} {counts} LDL={sass.count('LDL')} "
-                  f"STL={sass.count('STL')} DEPBAR={sass.count('WARPGROUP.DEPBAR')}{serial} {usage}", file=out)
+                  f"STL={sass.count('STL')} DEPBAR={depbar}{serial} {usage}", file=out)
 
 
 if __name__ == "__main__":

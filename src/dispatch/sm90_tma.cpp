@@ -66,13 +66,7 @@ struct TmaKey {
   TmaView view;
   DType dtype = DType::bf16;
   int box_heads = 0, box_rows = 0;
-  bool operator==(const TmaKey& o) const {
-    const TmaView& a = view;
-    const TmaView& b = o.view;
-    return a.data == b.data && a.cols == b.cols && a.heads == b.heads && a.rows == b.rows && a.batches == b.batches &&
-           a.head_stride == b.head_stride && a.row_stride == b.row_stride && a.batch_stride == b.batch_stride &&
-           dtype == o.dtype && box_heads == o.box_heads && box_rows == o.box_rows;
-  }
+  bool operator==(const TmaKey&) const = default;
 };
 struct TmaKeyHash {
   std::size_t operator()(const TmaKey& k) const {

@@ -16,6 +16,7 @@ struct TmaView {
   const void* data = nullptr;
   int64_t cols = 0, heads = 0, rows = 0, batches = 0;
   int64_t head_stride = 0, row_stride = 0, batch_stride = 0;
+  bool operator==(const TmaView&) const = default;
 };
 
 // Throws fa3jit::Error (NotSupported) naming `name` when TMA cannot address
