@@ -256,10 +256,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         o[4 * c + 3] *= alpha[1];
       }
     };
-    auto release = [&](uint64_t* bar) {
-      __syncwarp();
-      if (lane == 0) mbar_arrive(bar);
-    };
+    auto release = [&](uint64_t* bar) { warp_arrive(bar, lane); };
 
     // Blocks run from the last to the first. Block n's S = Q K^T is issued
     // together with the previous block's O += P V; its softmax runs while

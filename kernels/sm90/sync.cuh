@@ -26,6 +26,13 @@ __device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t by
                                              bytes);
 }
 
+// One arrival for a warp, after all its lanes' earlier accesses (the
+// barrier counts warps).
+__device__ __forceinline__ void warp_arrive(uint64_t* bar, int lane) {
+  __syncwarp();
+  if (lane == 0) mbar_arrive(bar);
+}
+
 // Blocks until the phase with parity `phase` has completed.
 __device__ __forceinline__ void mbar_wait(uint64_t* bar, uint32_t phase) {
   while (!cuda::ptx::mbarrier_try_wait_parity(bar, phase)) {

@@ -29,8 +29,7 @@ template <class S>
 __device__ __forceinline__ int take_tile(const S& sm, int i, int lane) {
   mbar_wait(sm.tile_full(i % 2), (i / 2) & 1);
   const int t = *sm.tile_slot(i % 2);
-  __syncwarp();
-  if (lane == 0) mbar_arrive(sm.tile_empty(i % 2));
+  warp_arrive(sm.tile_empty(i % 2), lane);
   return t;
 }
 // After the producer's last take: the CTA that finishes last resets ctr.
