@@ -153,7 +153,7 @@ int sm90_plan_tile_m(const Plan& plan) {
 void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   check_sm90_supports(plan, dev);
   fa3jit_k::AttnParams params = plan.params;
-  const Sm90KernelKey key = sm90_key_for(plan);
+  Sm90KernelKey key = sm90_key_for(plan);
   params.pack_gqa = key.pack_gqa ? 1 : 0;
   params.num_splits = key.split ? params.num_splits : 1;
   const int hpack = key.pack_gqa ? params.h / params.h_k : 1;
@@ -161,6 +161,9 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   const int64_t m_tiles = (int64_t(params.max_seqlen_q) * hpack + block_m - 1) / block_m;
   const int64_t tiles = m_tiles * (key.pack_gqa ? params.h_k : params.h) * params.batch * params.num_splits;
   if (params.batch == 0 || params.total_q == 0 || tiles == 0) return;  // no query row: nothing to write
+
+  const int workers = std::max(1, dev.sm_count - plan.sm_margin);
+  key = sm90_walk_for_tiles(key, tiles, workers);
 
   cuda::set_device(dev.index);
   const jit::Kernel& fwd = jit::get_kernel(sm90_fwd_spec(key), dev.index);
@@ -175,20 +178,25 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   CUtensorMap tv = no_keys ? tq : encode_tma("v", kv_view(plan, true), plan.in_dtype, 1, box_rows);
 
   jit::LaunchConfig cfg;
-  const int workers = std::max(1, dev.sm_count - plan.sm_margin);
   cfg.grid[0] = unsigned(std::min<int64_t>(tiles, workers));  // persistent: each CTA takes several tiles
   int group = tile_group(m_tiles * params.num_splits, int(cfg.grid[0]));
   cfg.block[0] = unsigned(sm90_threads(key));
   cfg.dynamic_smem = size_t(sm90_smem_bytes(key));
   cfg.stream = stream;
   cfg.programmatic_dependent = true;  // the kernel waits for the previous one itself (common/pdl.cuh)
-  // The dynamic walk's counter rides in the kernel's ws argument (never split then).
-  float* tile_ctr = key.dynamic ? reinterpret_cast<float*>(sm90_tile_counter(dev.index, stream)) : nullptr;
-  run_with_split_combine(params, plan.out_dtype, 90, dev, stream, plan.workspace, [&](float* ws) {
-    if (key.dynamic) ws = tile_ctr;
-    void* args[] = {&params, &tq, &tk, &tv, &group, &ws};
-    jit::launch(fwd, cfg, args);
-  });
+  if (!key.dynamic) {
+    run_with_split_combine(params, plan.out_dtype, 90, dev, stream, plan.workspace, [&](float* ws) {
+      void* args[] = {&params, &tq, &tk, &tv, &group, &ws};
+      jit::launch(fwd, cfg, args);
+    });
+    return;
+  }
+  // The dynamic walk's counter rides in the kernel's ws argument (it never splits).
+  TileCounter counter(dev.index, stream, plan.workspace, plan.workspace_bytes);
+  float* ws = reinterpret_cast<float*>(counter.get());
+  void* args[] = {&params, &tq, &tk, &tv, &group, &ws};
+  jit::launch(fwd, cfg, args);
+  counter.release();
 }
 
 }  // namespace fa3jit::detail

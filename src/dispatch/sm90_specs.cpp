@@ -27,6 +27,19 @@ int flags_of(const Sm90KernelKey& key) {
   return f;
 }
 
+// A prefill key's two instances, each once: the dynamic walk (more tiles
+// than CTAs) and the static one (one wave or less).
+void add_both_walks(std::vector<jit::KernelSpec>& specs, Sm90KernelKey key) {
+  for (bool dynamic : {true, false}) {
+    key.dynamic = dynamic;
+    key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, dynamic);
+    jit::KernelSpec spec = sm90_fwd_spec(key);
+    const bool seen = std::any_of(specs.begin(), specs.end(),
+                                  [&](const jit::KernelSpec& x) { return x.kernel_name == spec.kernel_name; });
+    if (!seen) specs.push_back(std::move(spec));
+  }
+}
+
 }  // namespace
 
 std::string Sm90KernelKey::describe() const {
@@ -152,18 +165,34 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_STAGES must be 2, 3 or 4; got '" + t + "'");
     key.stages = t[0] - '0';
   }
-  // FA3JIT_SM90_SCHED=dynamic: CTAs take tiles from a counter as they come
-  // free (tile_ring.cuh; docs/notes/tile_balance.md). Experimental, not
-  // yet run on a GPU: static stays the default. Not with paged KV (the
-  // page gather walks the list on four warps) nor split-KV (ws is taken).
+  // The dynamic walk: CTAs take tiles from a counter as they come free
+  // (tile_ring.cuh; docs/notes/tile_balance.md). Measured on an H100
+  // (session 7, bench/knobs/sm90_dynamic.txt): causal d128 +7-9%, d256
+  // +13-18%, d64 +1-2%, non-causal d128 4k +2%. FA3JIT_SM90_SCHED=static
+  // keeps the static snake walk. Not with paged KV (the page gather walks
+  // the list on four warps) nor split-KV (ws holds the partials).
+  key.dynamic = true;
   if (const char* text = std::getenv("FA3JIT_SM90_SCHED"); text && *text) {
     const std::string t = text;
     if (t != "static" && t != "dynamic")
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_SCHED must be static or dynamic; got '" + t + "'");
-    key.dynamic = t == "dynamic" && !key.paged && !key.split;
+    key.dynamic = t == "dynamic";
   }
+  key.dynamic = key.dynamic && !key.paged && !key.split;
   key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, key.dynamic);
   return key;
+}
+
+Sm90KernelKey sm90_with_static_walk(Sm90KernelKey key) {
+  key.dynamic = false;
+  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, false);
+  return key;
+}
+
+Sm90KernelKey sm90_walk_for_tiles(const Sm90KernelKey& key, int64_t tiles, int ctas) {
+  if (!key.dynamic || tiles > ctas) return key;
+  const char* text = std::getenv("FA3JIT_SM90_SCHED");
+  return text && std::string(text) == "dynamic" ? key : sm90_with_static_walk(key);
 }
 
 jit::KernelSpec sm90_fwd_spec(const Sm90KernelKey& key) {
@@ -192,8 +221,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         key.mask = mask;
         key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false, false, keys);
         key.pingpong = sm90_default_pingpong(d, d, mask != k::kMaskNone, dt);
-        key.q_stages = sm90_q_stages(d, d, key.block_n, key.stages);
-        specs.push_back(sm90_fwd_spec(key));
+        add_both_walks(specs, key);
       }
     // Decode on a paged cache: GQA packed, causal; the 2-warpgroup kernel
     // (speculative decode, big groups) and the 1-warpgroup one, split and not.
@@ -238,11 +266,7 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
           key.block_n = fp8 ? sm90_fp8_block_n(key.dv)
                             : sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false, keys);
           key.pingpong = sm90_default_pingpong(key.d, key.dv, mask != k::kMaskNone, dt);
-          key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, dt);
-          jit::KernelSpec spec = sm90_fwd_spec(key);
-          const bool seen = std::any_of(specs.begin(), specs.end(),
-                                        [&](const jit::KernelSpec& x) { return x.kernel_name == spec.kernel_name; });
-          if (!seen) specs.push_back(std::move(spec));
+          add_both_walks(specs, key);
         }
     }
   }

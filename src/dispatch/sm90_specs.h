@@ -79,7 +79,15 @@ int sm90_threads(const Sm90KernelKey& key);
 // pack_gqa as the plan says, when the group of q-heads divides the 128-row
 // tile; one consumer warpgroup when the packed rows fit in 64; paged KV with
 // pages of 64 (not 128) keys takes 64-key blocks.
+// The tile walk is dynamic (FA3JIT_SM90_SCHED unset or dynamic) except
+// with paged KV or splits.
 Sm90KernelKey sm90_key_for(const Plan& plan);
+// The key with the static tile walk: q_stages follows the smaller shared memory.
+Sm90KernelKey sm90_with_static_walk(Sm90KernelKey key);
+// The walk of a launch of `tiles` tiles on `ctas` CTAs: static when every
+// CTA has one tile at most (nothing to balance, and a captured graph needs
+// no counter), unless FA3JIT_SM90_SCHED=dynamic asks for it.
+Sm90KernelKey sm90_walk_for_tiles(const Sm90KernelKey& key, int64_t tiles, int ctas);
 // Whether pack_gqa can be honoured: h / h_k divides the 128-row tile.
 bool sm90_can_pack(int h, int h_k);
 

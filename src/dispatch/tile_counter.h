@@ -1,20 +1,36 @@
 // The device counter of the sm90 kernel's dynamic tile walk (kFlagDynamic,
-// kernels/sm90/tile_ring.cuh): two ints, zero at every launch. One per
-// (device, stream): launches on one stream run in order, and each leaves
-// the counter zero for the next. A CUDA graph captured on a stream keeps
-// that stream's counter: replaying it on two streams at once, or beside
-// eager calls on the capture stream, would share one counter (wrong
-// tiles). Before the dynamic walk becomes a default, it should take its
-// counter from the caller's workspace where one is given.
+// kernels/sm90/tile_ring.cuh): two ints, zero at every launch.
 #pragma once
 #include <cuda.h>
 
+#include <cstdint>
+
 namespace fa3jit::detail {
 
-// The stream's counter: allocated and zeroed (on the stream) at its first
-// use, kept for the process. Throws fa3jit::Error (NotSupported) when the
-// first use is inside a CUDA-graph capture (allocation is not allowed
-// there): one eager call on the stream first.
-CUdeviceptr sm90_tile_counter(int device, CUstream stream);
+// One launch's counter, by where the call runs:
+// - eagerly: the stream's own counter, allocated and zeroed (on the
+//   stream) at its first use and kept for the process; each launch leaves
+//   it zero for the next, and launches on one stream run in order.
+// - inside a CUDA-graph capture: a counter of this graph's own, so graphs
+//   replayed on several streams at once never share one: the first 8
+//   bytes of the caller's workspace when it has them, else a stream-ordered
+//   allocation (an allocation node and a free node), zeroed by a memset
+//   node before the kernel.
+class TileCounter {
+ public:
+  TileCounter(int device, CUstream stream, void* workspace, int64_t workspace_bytes);
+  ~TileCounter();  // frees a stream-ordered counter left by an error (unchecked: unwinding)
+  TileCounter(const TileCounter&) = delete;
+  TileCounter& operator=(const TileCounter&) = delete;
+
+  int* get() const { return reinterpret_cast<int*>(ptr_); }
+  // After the launch: frees a stream-ordered counter (checked).
+  void release();
+
+ private:
+  CUdeviceptr ptr_ = 0;
+  CUstream stream_ = nullptr;
+  bool stream_ordered_ = false;
+};
 
 }  // namespace fa3jit::detail

@@ -5,6 +5,7 @@
 // NotSupported cases. Skips without an sm_90 GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -660,12 +661,12 @@ TEST(Sm90GpuErrors, NotSupportedNamesTheArgument) {
   expect_not_supported(c, "batch = 65536 must each be at most 65535");
 }
 
-// Auto runs fp8 on the sm90 kernels where they have the head dims (here
-// d = dv = 128) and on sm80 otherwise (d = dv = 96); both answers right.
-// The dynamic tile walk (FA3JIT_SM90_SCHED=dynamic, tile_ring.cuh): CTAs
-// take tiles from a counter that each launch leaves zero, so these cases
-// running one after another on one stream also check the reset (a counter
-// left non-zero would skip the next launch's first tiles: rows unwritten).
+// Both tile walks forced on every feature (unset, the dynamic walk runs
+// only launches of more tiles than CTAs, as the long cases here): the
+// dynamic one (tile_ring.cuh), whose CTAs take tiles from a counter that
+// each launch leaves zero, so these cases running one after another on one
+// stream also check the reset (a counter left non-zero would skip the next
+// launch's first tiles: rows unwritten); and the static snake walk.
 TEST(Sm90GpuDynamic, MatchesReference) {
   SKIP_WITHOUT_SM90();
   const std::vector<std::string> names = {
@@ -676,16 +677,53 @@ TEST(Sm90GpuDynamic, MatchesReference) {
       "fp8_d64_causal", "fp8_d128", "fp8_long_d128_causal", "fp8_long_d256_causal", "fp8_gqa4_packed",
       "d64_long_keys_causal", "out_unaligned_rows_packed"};
   const std::vector<Case> cases = all_cases();
-  setenv("FA3JIT_SM90_SCHED", "dynamic", 1);
-  for (const std::string& name : names) {
-    const Case* c = find_case(cases, name);
-    ASSERT_NE(c, nullptr) << name;
-    const CheckResult res = run_case(*c, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Sm90);
-    EXPECT_TRUE(res.ok) << "FA3JIT_SM90_SCHED=dynamic, " << describe(*c) << "\n  " << res.message;
+  for (const char* walk : {"dynamic", "static"}) {
+    setenv("FA3JIT_SM90_SCHED", walk, 1);
+    for (const std::string& name : names) {
+      const Case* c = find_case(cases, name);
+      ASSERT_NE(c, nullptr) << name;
+      const CheckResult res = run_case(*c, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Sm90);
+      EXPECT_TRUE(res.ok) << "FA3JIT_SM90_SCHED=" << walk << ", " << describe(*c) << "\n  " << res.message;
+    }
   }
   unsetenv("FA3JIT_SM90_SCHED");
 }
 
+// The dynamic walk inside CUDA-graph capture (streams first used there):
+// without a workspace each graph allocates its own counter (replayed on two
+// streams at once, they must not share one: a shared counter hands each
+// tile to one of the two, and the other's rows stay poison); with one, the
+// counter is its first bytes, zeroed by a memset node.
+TEST(Sm90GpuDynamic, CapturedGraphsHaveTheirOwnCounter) {
+  SKIP_WITHOUT_SM90();
+  ProblemConfig c;
+  c.d = c.dv = 128;
+  c.causal = true;
+  c.h = c.h_k = 8;
+  c.batch = 3;
+  c.seqlens_q = c.seqlens_k = {2500, 1200, 3000};  // 8 heads x 55 tiles: more than one per SM
+  c.seed = 21;
+  Problem p = make_problem(c);
+  const detail::Plan plan = detail::validate_varlen_args(p.args(), nullptr);
+  ASSERT_TRUE(detail::sm90_key_for(plan).dynamic);
+  const Device gpu{DeviceType::CUDA, sm90_gpu()->index};
+  for (bool workspace : {false, true}) {
+    RunOptions opt;
+    opt.workspace = workspace;
+    const GraphRun run = run_problem_in_graphs(p, gpu, KernelPath::Sm90, opt, workspace ? 1 : 2);
+    const CheckResult res = check_run(p, run.out);
+    EXPECT_TRUE(res.ok) << "workspace " << workspace << ": " << res.message;
+    std::vector<int> want = {CU_GRAPH_NODE_TYPE_MEMSET, CU_GRAPH_NODE_TYPE_KERNEL};
+    if (!workspace) want.insert(want.end(), {CU_GRAPH_NODE_TYPE_MEM_ALLOC, CU_GRAPH_NODE_TYPE_MEM_FREE});
+    std::vector<int> got = run.node_types;
+    std::sort(want.begin(), want.end());
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want) << "workspace " << workspace;
+  }
+}
+
+// Auto runs fp8 on the sm90 kernels where they have the head dims (here
+// d = dv = 128) and on sm80 otherwise (d = dv = 96); both answers right.
 TEST(Sm90GpuAuto, Fp8RunsOnSm90WhereItCan) {
   SKIP_WITHOUT_SM90();
   for (int d : {128, 96}) {

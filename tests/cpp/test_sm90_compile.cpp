@@ -254,7 +254,8 @@ TEST(Sm90Specs, KeyOfAPlan) {
   EXPECT_EQ(detail::sm90_block_n(64, 64, true, false, false, detail::kSm90ShortKeys + 1), 192);
   EXPECT_EQ(detail::sm90_block_n(128, 128, true, false, false, detail::kSm90LongKeys), 128);
   EXPECT_EQ(detail::sm90_block_n(96, 96, true, false, false, detail::kSm90LongKeys), 160);
-  const int flags = k::kFlagSoftcap | k::kFlagSinks | k::kFlagPackGqa | k::kFlagPingpong | k::kFlagQDouble;
+  const int flags =
+      k::kFlagSoftcap | k::kFlagSinks | k::kFlagPackGqa | k::kFlagPingpong | k::kFlagQDouble | k::kFlagDynamic;
   EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find("fwd_kernel<96, 96, 160, 2, 2, 2, " + std::to_string(flags) + ">"),
             std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;
@@ -407,21 +408,27 @@ TEST(Sm90Specs, DynamicTileWalkKnob) {
   c.seqlens_k = {300, 70};
   Problem p = make_problem(c);
   detail::Plan plan = plan_of(c, p);
-  EXPECT_FALSE(detail::sm90_key_for(plan).dynamic);  // static by default
-  setenv("FA3JIT_SM90_SCHED", "dynamic", 1);
-  const detail::Sm90KernelKey x = detail::sm90_key_for(plan);
+  const detail::Sm90KernelKey x = detail::sm90_key_for(plan);  // dynamic by default
   EXPECT_TRUE(x.dynamic);
   EXPECT_NE(x.describe().find(" dynamic"), std::string::npos);
   EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find(std::to_string(k::kFlagDynamic | k::kFlagQDouble |
                                                                      k::kFlagPingpong) + ">"),
             std::string::npos)
       << detail::sm90_fwd_spec(x).kernel_name;
-  detail::Sm90KernelKey st = x;
-  st.dynamic = false;
+  const detail::Sm90KernelKey st = detail::sm90_with_static_walk(x);
+  EXPECT_FALSE(st.dynamic);
+  EXPECT_TRUE(detail::sm90_walk_for_tiles(x, 133, 132).dynamic);
+  EXPECT_FALSE(detail::sm90_walk_for_tiles(x, 132, 132).dynamic);  // one tile per CTA: nothing to balance
   EXPECT_EQ(detail::sm90_smem_bytes(x), detail::sm90_smem_bytes(st) + 40);  // the tile ring
   detail::Plan split = plan;
   split.params.num_splits = 3;
   EXPECT_FALSE(detail::sm90_key_for(split).dynamic);
+  setenv("FA3JIT_SM90_SCHED", "static", 1);
+  EXPECT_FALSE(detail::sm90_key_for(plan).dynamic);
+  EXPECT_EQ(detail::sm90_fwd_spec(detail::sm90_key_for(plan)).kernel_name, detail::sm90_fwd_spec(st).kernel_name);
+  setenv("FA3JIT_SM90_SCHED", "dynamic", 1);
+  EXPECT_TRUE(detail::sm90_key_for(plan).dynamic);
+  EXPECT_TRUE(detail::sm90_walk_for_tiles(x, 2, 132).dynamic);  // asked for: even one wave
   setenv("FA3JIT_SM90_SCHED", "greedy", 1);
   try {
     (void)detail::sm90_key_for(plan);
@@ -478,8 +485,9 @@ TEST(Sm90Specs, SplitsNeedTheCombineGrid) {
 TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   EXPECT_TRUE(detail::sm90_warmup_specs(80).empty());
   const std::vector<jit::KernelSpec> specs = detail::sm90_warmup_specs(90);
-  // per 16-bit dtype: 5 head dims (d 64 twice: short and long key blocks) x 2 masks + 2 x 3 decode kernels
-  ASSERT_EQ(specs.size(), 2u * (6 * 2 + 2 * 3));
+  // per 16-bit dtype: 5 head dims (d 64 twice: short and long key blocks) x 2 masks x 2 tile walks
+  // + 2 x 3 decode kernels
+  ASSERT_EQ(specs.size(), 2u * (6 * 2 * 2 + 2 * 3));
   for (const jit::KernelSpec& s : specs) {
     EXPECT_TRUE(s.arch_specific);
     EXPECT_EQ(s.entry_file, "sm90/fwd.cu");
@@ -490,19 +498,23 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   f.causal = 1;
   f.dtypes = {DType::bf16};
   const std::vector<jit::KernelSpec> some = detail::sm90_warmup_family(f);
-  ASSERT_EQ(some.size(), 3u);  // d 64 with the key blocks of short and long sequences, d 100 as 128
-  // (two Q buffers, and pingpong: d128 with a mask pingpongs)
+  // d 64 with the key blocks of short and long sequences, d 100 as 128; each with the dynamic and the
+  // static tile walk (two Q buffers, and pingpong: d128 with a mask pingpongs)
+  ASSERT_EQ(some.size(), 6u);
   const std::string flags = std::to_string(k::kFlagQDouble | k::kFlagPingpong);
   EXPECT_NE(some[0].kernel_name.find("<64, 64, 128, 2, 2, 1, "), std::string::npos) << some[0].kernel_name;
-  EXPECT_NE(some[1].kernel_name.find("<64, 64, 192, 2, 2, 1, "), std::string::npos) << some[1].kernel_name;
-  EXPECT_NE(some[2].kernel_name.find("<128, 128, 128, 2, 2, 1, " + flags + ">"), std::string::npos)
-      << some[2].kernel_name;
+  EXPECT_NE(some[2].kernel_name.find("<64, 64, 192, 2, 2, 1, "), std::string::npos) << some[2].kernel_name;
+  EXPECT_NE(some[4].kernel_name.find("<128, 128, 128, 2, 2, 1, " + std::to_string(k::kFlagDynamic | k::kFlagQDouble | k::kFlagPingpong) + ">"),
+            std::string::npos)
+      << some[4].kernel_name;
+  EXPECT_NE(some[5].kernel_name.find("<128, 128, 128, 2, 2, 1, " + flags + ">"), std::string::npos)
+      << some[5].kernel_name;
   // fp8: the kernel a causal call with descales runs (d 100 / 96 run padded to 128)
   f.dtypes = {DType::fp8_e4m3};
   f.head_dims = {100, 256};
   const std::vector<jit::KernelSpec> fp8 = detail::sm90_warmup_family(f);
-  ASSERT_EQ(fp8.size(), 2u);
-  EXPECT_NE(fp8[1].kernel_name.find("<256, 256, 64, 2, 3, 1, "), std::string::npos) << fp8[1].kernel_name;
+  ASSERT_EQ(fp8.size(), 4u);  // two walks each
+  EXPECT_NE(fp8[2].kernel_name.find("<256, 256, 64, 2, 3, 1, "), std::string::npos) << fp8[2].kernel_name;
   ProblemConfig c;
   c.dtype = DType::fp8_e4m3;
   c.descale = true;

@@ -47,9 +47,11 @@ class DeviceArgs {
   }
   VarlenArgs& args() { return args_; }
 
-  // A poisoned workspace of the size the call asks for (args' path set).
+  // A poisoned workspace of the size the call asks for (args' path set),
+  // at least 256 bytes (a serving loop's buffer is never empty; the sm90
+  // dynamic walk's counter takes 8 of them in graph capture).
   void add_workspace() {
-    auto buf = std::make_unique<DeviceBuffer>(size_t(split_workspace_bytes(args_)));
+    auto buf = std::make_unique<DeviceBuffer>(size_t(std::max<int64_t>(256, split_workspace_bytes(args_))));
     if (buf->bytes) FA3JIT_CU(cuda::require_driver().cuMemsetD8Async(buf->ptr, 0xFF, buf->bytes, nullptr));
     FA3JIT_CU(cuda::require_driver().cuStreamSynchronize(nullptr));
     const int64_t floats = int64_t(buf->bytes / 4);
@@ -186,6 +188,68 @@ RunOutput run_problem(const Problem& problem, const Device& device, KernelPath p
   r.out = dev.args().out.defined() ? dev.download_out(r.out_gaps_untouched) : download(res.out);
   r.lse = download(res.softmax_lse);
   return r;
+}
+
+GraphRun run_problem_in_graphs(const Problem& problem, const Device& device, KernelPath path,
+                               const RunOptions& options, int graphs) {
+  if (device.type != DeviceType::CUDA)
+    throw Error(ErrorKind::NotSupported, "run_problem_in_graphs: device " + device_name(device) + " is not a CUDA GPU");
+  DeviceArgs dev(problem, device, options);
+  VarlenArgs& args = dev.args();
+  args.path = path;
+  if (!args.out.defined())  // an allocated out would be each graph's own
+    throw Error(ErrorKind::InvalidValue, "run_problem_in_graphs: the problem must give out (cfg.give_out)");
+  if (options.workspace) dev.add_workspace();
+  const cuda::Driver& d = cuda::require_driver();
+  flash_attn_varlen(args, nullptr);  // compiles and checks the metadata
+  FA3JIT_CU(d.cuStreamSynchronize(nullptr));
+  args.check_metadata = false;
+  std::vector<CUstream> streams(size_t(graphs), nullptr);
+  std::vector<CUgraph> gs(size_t(graphs), nullptr);
+  std::vector<CUgraphExec> execs(size_t(graphs), nullptr);
+  auto release = [&] {
+    for (CUgraphExec e : execs)
+      if (e) d.cuGraphExecDestroy(e);
+    for (CUgraph g : gs)
+      if (g) d.cuGraphDestroy(g);
+    for (CUstream s : streams)
+      if (s) d.cuStreamDestroy(s);
+  };
+  GraphRun run;
+  try {
+    VarlenResult res;
+    for (size_t i = 0; i < streams.size(); ++i) {
+      FA3JIT_CU(d.cuStreamCreate(&streams[i], CU_STREAM_NON_BLOCKING));
+      FA3JIT_CU(d.cuStreamBeginCapture(streams[i], CU_STREAM_CAPTURE_MODE_GLOBAL));
+      try {
+        res = flash_attn_varlen(args, streams[i]);
+      } catch (...) {
+        d.cuStreamEndCapture(streams[i], &gs[i]);
+        throw;
+      }
+      FA3JIT_CU(d.cuStreamEndCapture(streams[i], &gs[i]));
+      FA3JIT_CU(d.cuGraphInstantiate(&execs[i], gs[i], 0));
+    }
+    size_t n = 0;
+    FA3JIT_CU(d.cuGraphGetNodes(gs[0], nullptr, &n));
+    std::vector<CUgraphNode> nodes(n);
+    FA3JIT_CU(d.cuGraphGetNodes(gs[0], nodes.data(), &n));
+    for (CUgraphNode node : nodes) {
+      CUgraphNodeType type{};
+      FA3JIT_CU(d.cuGraphNodeGetType(node, &type));
+      run.node_types.push_back(int(type));
+    }
+    dev.poison();
+    for (size_t i = 0; i < streams.size(); ++i) FA3JIT_CU(d.cuGraphLaunch(execs[i], streams[i]));
+    for (CUstream s : streams) FA3JIT_CU(d.cuStreamSynchronize(s));
+    run.out.out = dev.download_out(run.out.out_gaps_untouched);
+    run.out.lse = download(res.softmax_lse);
+  } catch (...) {
+    release();
+    throw;
+  }
+  release();
+  return run;
 }
 
 Timing time_problem(const Problem& problem, const Device& device, KernelPath path, int warmup, int iters) {

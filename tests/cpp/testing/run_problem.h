@@ -3,6 +3,7 @@
 // GPU tests and the `fa3jit check` / `fa3jit bench` commands.
 #pragma once
 #include <optional>
+#include <vector>
 
 #include "fa3jit/args.h"
 #include "testing/host_tensor.h"
@@ -22,7 +23,7 @@ struct RunOptions {
   // CUDA, 3-D out given: out's head stride is dv + out_head_pad and its row
   // stride h * (dv + out_head_pad) + out_row_pad (a view into a bigger buffer).
   int out_head_pad = 0, out_row_pad = 0;
-  // CUDA: the call gets a workspace of split_workspace_bytes(), poisoned.
+  // CUDA: the call gets a workspace of split_workspace_bytes() (at least 256 bytes), poisoned.
   bool workspace = false;
 };
 
@@ -31,6 +32,19 @@ struct RunOptions {
 // on the default stream, downloads. Throws fa3jit::Error as the library does.
 RunOutput run_problem(const Problem& problem, const Device& device, KernelPath path);
 RunOutput run_problem(const Problem& problem, const Device& device, KernelPath path, const RunOptions& options);
+
+// CUDA: the call captured in CUDA graphs on fresh streams (the streams'
+// first use is inside the capture) with the metadata check off, after one
+// eager call that compiles; out / lse poisoned, then `graphs` graphs of the
+// same call replayed at once, each on its own stream (they write the same
+// values). `node_types` lists the first graph's node types
+// (CUgraphNodeType), in no particular order.
+struct GraphRun {
+  RunOutput out;
+  std::vector<int> node_types;
+};
+GraphRun run_problem_in_graphs(const Problem& problem, const Device& device, KernelPath path,
+                               const RunOptions& options, int graphs);
 
 // Per-call times after `warmup` calls, with the metadata check off.
 // CUDA: `ms` is the GPU's time, cuEvent timing of a CUDA graph that replays
