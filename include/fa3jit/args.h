@@ -45,7 +45,9 @@ struct VarlenArgs {
   Tensor softmax_lse{};  // fp32 buffer for the LSE; allocated when none
   // Split-KV scratch (GPU calls that split): the fp32 partials come from it
   // instead of a stream-ordered allocation per call, so a serving loop
-  // sizes it once and a captured graph holds kernels only. Contiguous, any
+  // sizes it once and a captured graph holds kernels only (plus one 8-byte
+  // memset where an sm90 launch takes its tiles from a counter: the
+  // counter is the workspace's first bytes in capture). Contiguous, any
   // dtype, 16-byte aligned, on q's device, at least split_workspace_bytes()
   // bytes (auto splits never need more than SMs x 128 x (dv + 1) x 4). The
   // CPU backend ignores it.
