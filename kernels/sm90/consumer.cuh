@@ -43,21 +43,23 @@ __device__ __forceinline__ void zero_v_tail(uint8_t* v, int valid, int cw) {
   named_sync(1 + cw, 128);
 }
 
-// Pingpong between the two consumer warpgroups (named barriers 3 and 4):
-// a warpgroup issues its MMAs only after the other issued its own, so that
-// their softmaxes alternate with each other's MMAs. Warpgroup 1 arrives once
-// at the start (pingpong_start) so that warpgroup 0 goes first.
-template <bool kOn>
+// Pingpong between the consumer warpgroups (named barrier kPingpongBar +
+// cw, after zero_v_tail's 1..3): a warpgroup issues its MMAs only after
+// the one before it (cyclically) issued its own, so that their softmaxes
+// alternate with each other's MMAs. The last warpgroup arrives once at the
+// start (pingpong_start) so that warpgroup 0 goes first.
+constexpr int kPingpongBar = 4;
+template <bool kOn, int kWGs>
 __device__ __forceinline__ void pingpong_start(int cw) {
-  if (kOn && cw == 1) named_arrive(3, 256);
+  if (kOn && cw == kWGs - 1) named_arrive(kPingpongBar, 256);
 }
 template <bool kOn>
 __device__ __forceinline__ void pingpong_begin(int cw) {
-  if (kOn) named_sync(3 + cw, 256);
+  if (kOn) named_sync(kPingpongBar + cw, 256);
 }
-template <bool kOn>
+template <bool kOn, int kWGs>
 __device__ __forceinline__ void pingpong_end(int cw) {
-  if (kOn) named_arrive(3 + (cw ^ 1), 256);
+  if (kOn) named_arrive(kPingpongBar + (cw + 1) % kWGs, 256);
 }
 
 template <int kD, int kDV, int kBlockN, int kStages, int kInDtype, int kMask, int kFlags, class S>
@@ -78,7 +80,9 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
   constexpr bool kPingpong = kFlags & kFlagPingpong;
   constexpr bool kSplit = kFlags & kFlagSplit;
   constexpr int kBM = block_m_of(kFlags);
-  static_assert(!kPingpong || consumer_warpgroups(kFlags) == 2, "pingpong needs two consumer warpgroups");
+  constexpr int kWGs = consumer_warpgroups(kFlags);
+  static_assert(!kPingpong || kWGs >= 2, "pingpong needs two consumer warpgroups or more");
+  static_assert(kWGs < 3 || !kFp8, "three consumer warpgroups: 16-bit inputs only (the fp8 registers do not fit)");
   // 16-bit output staged in the tile's Q buffer (epilogue.cuh): with two Q
   // buffers the next tile's Q is already in the other one, so holding this
   // one through the epilogue delays only the load of the tile after next.
@@ -96,7 +100,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
   const float softcap = p.softcap;
   RingPos<kStages> kv;  // the K / V buffer of the next block
   int tcount = 0;
-  pingpong_start<kPingpong>(cw);
+  pingpong_start<kPingpong, kWGs>(cw);
 
   // Tiles are looked up one ahead: the next tile's lookup (integer
   // divisions, then the sequence-info loads) is issued behind this tile's
@@ -274,7 +278,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         mbar_wait(sm.k_full(st), ph);
         pingpong_begin<kPingpong>(cw);
         issue_s(s, st);
-        pingpong_end<kPingpong>(cw);
+        pingpong_end<kPingpong, kWGs>(cw);
         wgmma_wait<0>();
         fence_regs(s);
         release(sm.k_empty(st));
@@ -302,7 +306,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
         pingpong_begin<kPingpong>(cw);
         issue_s(s, st);
         issue_pv(pa, st_prev);
-        pingpong_end<kPingpong>(cw);
+        pingpong_end<kPingpong, kWGs>(cw);
         wgmma_wait<1>();  // S landed; P V may still run
         fence_regs(s);
         release(sm.k_empty(st));
@@ -317,7 +321,7 @@ __device__ __forceinline__ void consume(const AttnParams& p, const S& sm, int cw
       }
       pingpong_begin<kPingpong>(cw);
       issue_pv(pa, st);
-      pingpong_end<kPingpong>(cw);
+      pingpong_end<kPingpong, kWGs>(cw);
       if constexpr (kLookAhead) next = lookup(round + 1);
       wgmma_wait<0>();
       fence_regs(o);

@@ -23,7 +23,7 @@ __global__ void __launch_bounds__(threads_of(kFlags), 1)
   constexpr int kQStages = (kFlags & kFlagQDouble) ? 2 : 1;
   constexpr bool kFp8 = kInDtype == kFP8E4M3;
   constexpr bool kDynamic = kFlags & kFlagDynamic;
-  const Smem<kD, kDV, kBlockN, kStages, kQStages, elem_bytes(kInDtype), kDynamic> sm(smem_raw);
+  const Smem<kD, kDV, kBlockN, kStages, kQStages, elem_bytes(kInDtype), kDynamic, q_rows_of(kFlags)> sm(smem_raw);
   constexpr uint32_t kConsumerWarps = 4 * consumer_warpgroups(kFlags);
   // K/V full barriers: one arrival with the TMA bytes, or one per producer
   // thread when the producer warpgroup gathers pages with cp.async

@@ -5,12 +5,13 @@
 
 namespace fa3jit_k::sm90 {
 
-template <int kD, int kDV, int kBlockN, int kStages, int kQStages, int kElem = 2, bool kTileRing = false>
+template <int kD, int kDV, int kBlockN, int kStages, int kQStages, int kElem = 2, bool kTileRing = false,
+          int kQRows = kBlockM>
 struct Smem {
   static constexpr int kQBuffers = kQStages;
   static constexpr int kElemBytes = kElem;
-  static constexpr SmemLayout kLayout = smem_layout(kD, kDV, kBlockN, kStages, kQStages, kElem, kTileRing);
-  static constexpr int kQBytes = kBlockM * row_bytes(kD, kElem);
+  static constexpr SmemLayout kLayout = smem_layout(kD, kDV, kBlockN, kStages, kQStages, kElem, kTileRing, kQRows);
+  static constexpr int kQBytes = kQRows * row_bytes(kD, kElem);
   static constexpr int kKBytes = kBlockN * row_bytes(kD, kElem);  // one stage
   static constexpr int kVsBytes = kBlockN * row_bytes(kDV, kElem);  // V as TMA loads it (fp8: the staging buffer)
   static constexpr int kVBytes = kElem == 1 ? kDV * row_bytes(kBlockN, 1) : kVsBytes;  // fp8: V^T

@@ -17,6 +17,7 @@ enum : int {
   kFlagSplit = 64,    // split-KV: fp32 partials into the workspace, for the combine kernel
   kFlagOneWarpgroup = 128,  // decode: one consumer warpgroup, 64-row Q tiles (no pingpong)
   kFlagDynamic = 256,  // CTAs take the next tile from a global counter (tile_ring.cuh), not rounds
+  kFlagThreeWarpgroups = 512,  // three consumer warpgroups, 192-row Q tiles (16-bit d 64)
 };
 
 // Mask kinds (template argument kMask), as on the sm80 path.
@@ -24,15 +25,24 @@ enum : int { kMaskNone = 0, kMaskCausal = 1, kMaskLocal = 2 /* window and/or chu
 
 constexpr int kBlockM = 128;  // query rows per tile of the default kernel: 64 per consumer warpgroup
 
-// The shape that the flags give: 2 consumer warpgroups (128-row tiles), or
-// 1 (kFlagOneWarpgroup: 64-row tiles, so that decode's few packed rows do not
-// fill 128); plus the producer warpgroup. setmaxnreg splits the registers:
-// 128 * 24 + 256 * 240 = 64512 <= 65536, or 128 * 56 + 128 * 256 (as FA3).
-FA3JIT_HD constexpr int consumer_warpgroups(int flags) { return (flags & kFlagOneWarpgroup) ? 1 : 2; }
+// The shape that the flags give: 2 consumer warpgroups (128-row tiles), 1
+// (kFlagOneWarpgroup: 64-row tiles, so that decode's few packed rows do not
+// fill 128) or 3 (kFlagThreeWarpgroups: 192-row tiles, so that each K / V
+// block serves more rows, as FA3 does at d 64); plus the producer
+// warpgroup. setmaxnreg splits the registers: 128 * 24 + 256 * 240 = 64512
+// <= 65536, 128 * 56 + 128 * 256 (as FA3), or 128 * 24 + 384 * 160.
+FA3JIT_HD constexpr int consumer_warpgroups(int flags) {
+  return (flags & kFlagOneWarpgroup) ? 1 : (flags & kFlagThreeWarpgroups) ? 3 : 2;
+}
 FA3JIT_HD constexpr int block_m_of(int flags) { return 64 * consumer_warpgroups(flags); }
+// Rows of a Q buffer: the default tile's 128 (the 64-row kernel keeps the
+// same layout), 192 for three warpgroups.
+FA3JIT_HD constexpr int q_rows_of(int flags) { return block_m_of(flags) > kBlockM ? block_m_of(flags) : kBlockM; }
 FA3JIT_HD constexpr int threads_of(int flags) { return 128 * (1 + consumer_warpgroups(flags)); }
 FA3JIT_HD constexpr int producer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 56 : 24; }
-FA3JIT_HD constexpr int consumer_regs(int flags) { return consumer_warpgroups(flags) == 1 ? 256 : 240; }
+FA3JIT_HD constexpr int consumer_regs(int flags) {
+  return consumer_warpgroups(flags) == 1 ? 256 : consumer_warpgroups(flags) == 3 ? 160 : 240;
+}
 // fp8: the producer warpgroup also transposes V, which does not fit in 24
 // registers (its tile walk spills below 56 in the split instances).
 FA3JIT_HD constexpr int fp8_producer_regs(int) { return 56; }
@@ -42,6 +52,9 @@ FA3JIT_HD constexpr int fp8_consumer_regs(int flags) { return consumer_warpgroup
 // up, else their setmaxnreg.inc waits forever.
 static_assert(producer_regs(0) + 2 * consumer_regs(0) <= 3 * 168, "2-warpgroup register split");
 static_assert(fp8_producer_regs(0) + 2 * fp8_consumer_regs(0) <= 3 * 168, "2-warpgroup fp8 register split");
+// Three consumer warpgroups: 512 threads launch with 128 registers each (16-bit only).
+static_assert(producer_regs(kFlagThreeWarpgroups) + 3 * consumer_regs(kFlagThreeWarpgroups) <= 4 * 128,
+              "3-warpgroup register split");
 // One consumer warpgroup: 256 threads get all 65536 registers (256 each).
 static_assert(producer_regs(kFlagOneWarpgroup) + consumer_regs(kFlagOneWarpgroup) <= 2 * 256 &&
                   fp8_producer_regs(kFlagOneWarpgroup) + fp8_consumer_regs(kFlagOneWarpgroup) <= 2 * 256,
@@ -58,7 +71,8 @@ FA3JIT_HD constexpr int chunk_cols(int elem) { return 128 / elem; }
 // Bytes of a row of `cols` elements: whole 128-byte swizzle chunks.
 FA3JIT_HD constexpr int row_bytes(int cols, int elem) { return (cols * elem + 127) / 128 * 128; }
 
-// Shared memory (bytes; `elem` bytes per element): `q_stages` Q tiles,
+// Shared memory (bytes; `elem` bytes per element): `q_stages` Q tiles of
+// `q_rows` rows (q_rows_of),
 // `stages` K and V blocks, then the mbarriers (q full/empty per Q buffer,
 // k full/empty and v full/empty per stage); 1024 bytes of slack to align
 // the base for the 128-byte swizzle. `tile_ring` (kFlagDynamic): after the
@@ -72,11 +86,11 @@ struct SmemLayout {
   int q, k, v, vs, bars, total;
 };
 FA3JIT_HD constexpr SmemLayout smem_layout(int d, int dv, int block_n, int stages, int q_stages, int elem = 2,
-                                           bool tile_ring = false) {
+                                           bool tile_ring = false, int q_rows = kBlockM) {
   SmemLayout s{};
   const bool fp8 = elem == 1;
   s.q = 0;
-  s.k = s.q + q_stages * kBlockM * row_bytes(d, elem);
+  s.k = s.q + q_stages * q_rows * row_bytes(d, elem);
   s.v = s.k + stages * block_n * row_bytes(d, elem);
   s.vs = s.v + stages * (fp8 ? dv * row_bytes(block_n, 1) : block_n * row_bytes(dv, elem));
   s.bars = s.vs + (fp8 ? stages * block_n * row_bytes(dv, 1) : 0);

@@ -23,8 +23,18 @@ int flags_of(const Sm90KernelKey& key) {
   if (key.q_stages == 2) f |= k::kFlagQDouble;
   if (key.split) f |= k::kFlagSplit;
   if (key.warpgroups == 1) f |= k::kFlagOneWarpgroup;
+  if (key.warpgroups == 3) f |= k::kFlagThreeWarpgroups;
   if (key.dynamic) f |= k::kFlagDynamic;
   return f;
+}
+
+int q_rows(const Sm90KernelKey& key) { return k::q_rows_of(flags_of(key)); }
+
+// 192-row tiles take 128-key blocks at most (the consumers' 160 registers).
+Sm90KernelKey with_three_warpgroups(Sm90KernelKey key) {
+  key.warpgroups = 3;
+  key.block_n = std::min(key.block_n, 128);
+  return key;
 }
 
 // A prefill key's two instances, each once: the dynamic walk (more tiles
@@ -32,7 +42,7 @@ int flags_of(const Sm90KernelKey& key) {
 void add_both_walks(std::vector<jit::KernelSpec>& specs, Sm90KernelKey key) {
   for (bool dynamic : {true, false}) {
     key.dynamic = dynamic;
-    key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, dynamic);
+    key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, dynamic, q_rows(key));
     jit::KernelSpec spec = sm90_fwd_spec(key);
     const bool seen = std::any_of(specs.begin(), specs.end(),
                                   [&](const jit::KernelSpec& x) { return x.kernel_name == spec.kernel_name; });
@@ -88,17 +98,26 @@ int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap, int max_s
   return masked || paged || softcap ? 64 : 80;  // the mask / softcap code spills at 80
 }
 
+bool sm90_three_warpgroups_fit(const Sm90KernelKey& key) {
+  return key.dtype != DType::fp8_e4m3 && key.d == 64 && key.dv == 64 && !key.paged && !key.split && !key.softcap;
+}
+
+bool sm90_default_three_warpgroups(bool masked, int max_seqlen_k) {
+  return !masked || max_seqlen_k > kSm90ShortKeys;
+}
+
 bool sm90_default_pingpong(int d, int dv, bool masked, DType dtype) {
   const int m = std::max(d, dv);
   return dtype == DType::fp8_e4m3 || m <= 96 || (m <= 128 && masked);
 }
 
-int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype, bool tile_ring) {
-  return k::smem_layout(d, dv, block_n, stages, 2, int(dtype_size(dtype)), tile_ring).total <= 232448 ? 2 : 1;
+int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype, bool tile_ring, int q_rows) {
+  return k::smem_layout(d, dv, block_n, stages, 2, int(dtype_size(dtype)), tile_ring, q_rows).total <= 232448 ? 2 : 1;
 }
 
 int sm90_smem_bytes(const Sm90KernelKey& key) {
-  return k::smem_layout(key.d, key.dv, key.block_n, key.stages, key.q_stages, int(dtype_size(key.dtype)), key.dynamic)
+  return k::smem_layout(key.d, key.dv, key.block_n, key.stages, key.q_stages, int(dtype_size(key.dtype)), key.dynamic,
+                        k::q_rows_of(flags_of(key)))
       .total;
 }
 
@@ -146,6 +165,17 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
   key.pack_gqa = p.pack_gqa != 0 && sm90_can_pack(p.h, p.h_k);
   key.split = p.num_splits > 1;
   key.warpgroups = sm90_consumer_warpgroups(int64_t(p.max_seqlen_q) * (key.pack_gqa ? p.h / p.h_k : 1));
+  // Three consumer warpgroups where they fit (sm90_three_warpgroups_fit)
+  // and help (sm90_default_three_warpgroups); FA3JIT_SM90_WARPGROUPS=2|3
+  // replaces the choice where they fit.
+  bool three = sm90_default_three_warpgroups(key.mask != k::kMaskNone, p.max_seqlen_k);
+  if (const char* text = std::getenv("FA3JIT_SM90_WARPGROUPS"); text && *text) {
+    const std::string t = text;
+    if (t != "2" && t != "3")
+      throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_WARPGROUPS must be 2 or 3; got '" + t + "'");
+    three = t == "3";
+  }
+  if (three && key.warpgroups == 2 && sm90_three_warpgroups_fit(key)) key = with_three_warpgroups(key);
   key.pingpong = sm90_default_pingpong(key.d, key.dv, key.mask != k::kMaskNone, key.dtype);
   // FA3JIT_SM90_PINGPONG=0|1 replaces the default (tuning).
   if (const char* text = std::getenv("FA3JIT_SM90_PINGPONG"); text && *text) {
@@ -179,13 +209,13 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
     key.dynamic = t == "dynamic";
   }
   key.dynamic = key.dynamic && !key.paged && !key.split;
-  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, key.dynamic);
+  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, key.dynamic, q_rows(key));
   return key;
 }
 
 Sm90KernelKey sm90_with_static_walk(Sm90KernelKey key) {
   key.dynamic = false;
-  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, false);
+  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, false, q_rows(key));
   return key;
 }
 
@@ -221,6 +251,8 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
         key.mask = mask;
         key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false, false, keys);
         key.pingpong = sm90_default_pingpong(d, d, mask != k::kMaskNone, dt);
+        if (sm90_three_warpgroups_fit(key) && sm90_default_three_warpgroups(mask != k::kMaskNone, keys))
+          key = with_three_warpgroups(key);
         add_both_walks(specs, key);
       }
     // Decode on a paged cache: GQA packed, causal; the 2-warpgroup kernel
@@ -266,6 +298,8 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
           key.block_n = fp8 ? sm90_fp8_block_n(key.dv)
                             : sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false, keys);
           key.pingpong = sm90_default_pingpong(key.d, key.dv, mask != k::kMaskNone, dt);
+          if (sm90_three_warpgroups_fit(key) && sm90_default_three_warpgroups(mask != k::kMaskNone, keys))
+            key = with_three_warpgroups(key);
           add_both_walks(specs, key);
         }
     }

@@ -27,7 +27,7 @@ struct Sm90KernelKey {
   bool pingpong = true;       // consumer warpgroups alternate their MMAs (default: d, dv <= 128)
   int q_stages = 1;           // 2: the next tile's Q loads during this one (where smem allows)
   bool split = false;         // split-KV: fp32 partials into a workspace, then the combine kernel
-  int warpgroups = 2;         // consumer warpgroups: 2 (128-row tiles) or 1 (64-row decode tiles)
+  int warpgroups = 2;         // consumer warpgroups: 2 (128-row tiles), 1 (64-row decode tiles) or 3 (192 rows)
   bool dynamic = false;       // CTAs take tiles from a counter as they come free (tile_ring.cuh)
   // e.g. "sm90 fwd sm_90a bfloat16 d128/dv128 causal paged tile 128x128 s2"
   std::string describe() const;
@@ -56,6 +56,17 @@ bool sm90_full_speed_dims(int d, int dv, DType dtype = DType::bf16);
 constexpr int kSm90ShortKeys = 2048;
 constexpr int kSm90LongKeys = 1 << 30;  // "any length": the key block of long sequences
 int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap, int max_seqlen_k);
+// Whether a key can take three consumer warpgroups (192-row tiles, as FA3
+// at d 64): 16-bit d = dv = 64 without pages, splits or softcap (their 160
+// registers hold S, P and O of 128-key blocks at most; softcap with a local
+// mask spills there).
+bool sm90_three_warpgroups_fit(const Sm90KernelKey& key);
+// Whether such a key takes them by default (prefill with more than 64
+// packed rows), measured on an H100 (session 7,
+// bench/knobs/sm90_three_wg.txt, against two): 4k +8-10%, 16k +5-7%, 1k
+// non-causal +4% but causal -3%, so masked calls with at most
+// kSm90ShortKeys keys keep two.
+bool sm90_default_three_warpgroups(bool masked, int max_seqlen_k);
 // Whether the consumer warpgroups pingpong by default (measured on an H100,
 // scripts/gpu_knobs.sh bench/knobs/sm90_sweep.txt): head dims up to 96 (+6%
 // at d64); d128 with a mask (causal 4k +6%, 16k +3%; without a mask the
@@ -63,7 +74,9 @@ int sm90_block_n(int d, int dv, bool masked, bool paged, bool softcap, int max_s
 // even); not bf16 d256 (-1% causal, -6% at 16k).
 bool sm90_default_pingpong(int d, int dv, bool masked, DType dtype);
 // Q buffers of an instance: 2 where they fit in 227 KiB with the K/V ring.
-int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype = DType::bf16, bool tile_ring = false);
+// `q_rows`: rows of a Q buffer (192 with three consumer warpgroups).
+int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype = DType::bf16, bool tile_ring = false,
+                  int q_rows = 128);
 // Bytes of dynamic shared memory of a key's kernel.
 int sm90_smem_bytes(const Sm90KernelKey& key);
 // Consumer warpgroups for tiles whose longest sequence has `packed_rows`

@@ -722,6 +722,35 @@ TEST(Sm90GpuDynamic, CapturedGraphsHaveTheirOwnCounter) {
   }
 }
 
+// Three consumer warpgroups (FA3JIT_SM90_WARPGROUPS=3: 192-row tiles) on
+// every case of the list that can take them (16-bit d = dv = 64, no pages,
+// splits or softcap): their kernels compiled in parallel first and checked
+// for local memory, then each case against the reference. Cases whose
+// packed rows fit in 64 keep the one-warpgroup kernel.
+TEST(Sm90GpuThreeWarpgroups, MatchesReference) {
+  SKIP_WITHOUT_SM90();
+  setenv("FA3JIT_SM90_WARPGROUPS", "3", 1);
+  std::vector<Case> cases;
+  for (const Case& c : all_cases())
+    if (c.cfg.dtype != DType::fp8_e4m3 && c.cfg.d <= 64 && c.cfg.dv <= 64 && c.cfg.page_size == 0 &&
+        c.cfg.num_splits <= 1 && !c.opt.num_splits && c.cfg.softcap == 0.f)
+      cases.push_back(c);
+  int three = 0;
+  const std::vector<jit::KernelSpec> specs = compile_case_kernels(cases, [&](const Case& c, detail::Plan& plan) {
+    plan.params.pack_gqa = c.opt.pack_gqa.value_or(false) && plan.params.h != plan.params.h_k;
+    const detail::Sm90KernelKey key = detail::sm90_key_for(plan);
+    three += key.warpgroups == 3;
+    return std::vector<jit::KernelSpec>{detail::sm90_fwd_spec(key)};
+  });
+  EXPECT_GE(three, 10) << "of " << cases.size() << " cases";
+  for (const std::string& spill : kernels_that_spill(specs, sm90_gpu()->index)) ADD_FAILURE() << spill;
+  for (const Case& c : cases) {
+    const CheckResult res = run_case(c, Device{DeviceType::CUDA, sm90_gpu()->index}, KernelPath::Sm90);
+    EXPECT_TRUE(res.ok) << "FA3JIT_SM90_WARPGROUPS=3, " << describe(c) << "\n  " << res.message;
+  }
+  unsetenv("FA3JIT_SM90_WARPGROUPS");
+}
+
 // Auto runs fp8 on the sm90 kernels where they have the head dims (here
 // d = dv = 128) and on sm80 otherwise (d = dv = 96); both answers right.
 TEST(Sm90GpuAuto, Fp8RunsOnSm90WhereItCan) {

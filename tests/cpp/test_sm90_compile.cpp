@@ -8,6 +8,7 @@
 #include <future>
 #include <cstdlib>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "../../kernels/sm90/tile_config.cuh"
@@ -96,6 +97,14 @@ detail::Sm90KernelKey dynamic_key(detail::Sm90KernelKey x) {
   return x;
 }
 
+// FA3JIT_SM90_WARPGROUPS=3's variant of a d 64 key: 192-row tiles of 128-key blocks
+detail::Sm90KernelKey three_wg_key(detail::Sm90KernelKey x) {
+  x.warpgroups = 3;
+  x.block_n = 128;
+  x.q_stages = detail::sm90_q_stages(x.d, x.dv, x.block_n, x.stages, x.dtype, x.dynamic, 192);
+  return x;
+}
+
 TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
   const std::vector<detail::Sm90KernelKey> keys = {
       key(DType::bf16, 64, k::kMaskNone),
@@ -114,6 +123,8 @@ TEST(Sm90Compile, RepresentativeInstancesCompileForSm90a) {
       dynamic_key(key(DType::bf16, 128, k::kMaskCausal)),  // the dynamic tile walk (tile_ring.cuh)
       dynamic_key(key(DType::f16, 256, k::kMaskNone)),
       dynamic_key(fp8_key(128, k::kMaskCausal)),
+      three_wg_key(dynamic_key(key(DType::bf16, 64, k::kMaskCausal))),  // 192-row tiles
+      three_wg_key(key(DType::f16, 64, k::kMaskLocal, false, false, true, true)),
   };
   expect_compile(keys, [](const detail::Sm90KernelKey& x, const jit::KernelSpec& s) {
     EXPECT_TRUE(s.arch_specific) << x.describe();
@@ -397,6 +408,68 @@ TEST(Sm90Specs, SmallPagesDispatchRule) {
     }
 }
 
+// 16-bit d 64 prefill takes three consumer warpgroups (192-row tiles,
+// 128-key blocks, a 192-row Q buffer) by default, except masked calls of
+// at most kSm90ShortKeys keys; FA3JIT_SM90_WARPGROUPS=2|3 replaces the
+// choice; other head dims, fp8, softcap and pages never take them; a bad
+// value is an error naming the variable.
+TEST(Sm90Specs, ThreeWarpgroupsKnob) {
+  ProblemConfig c;
+  c.causal = true;
+  c.seqlens_q = c.seqlens_k = {3000, 700};
+  Problem p = make_problem(c);
+  const detail::Plan plan = plan_of(c, p);
+  ProblemConfig short_causal = c;
+  short_causal.seqlens_q = short_causal.seqlens_k = {2000, 700};
+  Problem sc = make_problem(short_causal);
+  EXPECT_EQ(detail::sm90_key_for(plan_of(short_causal, sc)).warpgroups, 2);
+  ProblemConfig short_full = short_causal;
+  short_full.causal = false;
+  Problem sf = make_problem(short_full);
+  EXPECT_EQ(detail::sm90_key_for(plan_of(short_full, sf)).warpgroups, 3);
+  setenv("FA3JIT_SM90_WARPGROUPS", "2", 1);
+  EXPECT_EQ(detail::sm90_key_for(plan).warpgroups, 2);
+  setenv("FA3JIT_SM90_WARPGROUPS", "3", 1);
+  EXPECT_EQ(detail::sm90_key_for(plan_of(short_causal, sc)).warpgroups, 3);
+  unsetenv("FA3JIT_SM90_WARPGROUPS");
+  const detail::Sm90KernelKey x = detail::sm90_key_for(plan);
+  EXPECT_EQ(x.warpgroups, 3);
+  EXPECT_EQ(x.block_n, 128);
+  EXPECT_EQ(detail::sm90_block_m(x), 192);
+  EXPECT_EQ(detail::sm90_threads(x), 512);
+  EXPECT_NE(detail::sm90_fwd_spec(x).kernel_name.find(
+                std::to_string(k::kFlagThreeWarpgroups | k::kFlagDynamic | k::kFlagQDouble | k::kFlagPingpong) + ">"),
+            std::string::npos)
+      << detail::sm90_fwd_spec(x).kernel_name;
+  detail::Sm90KernelKey two = x;
+  two.warpgroups = 2;
+  EXPECT_EQ(detail::sm90_smem_bytes(x), detail::sm90_smem_bytes(two) + 2 * 64 * 128);  // two Q buffers of 64 more rows
+  for (auto [d, dt, softcap, page] : {std::tuple{128, DType::bf16, 0.f, 0}, {64, DType::fp8_e4m3, 0.f, 0},
+                                      {64, DType::bf16, 5.f, 0}, {64, DType::bf16, 0.f, 128}}) {
+    ProblemConfig o = c;
+    o.d = o.dv = d;
+    o.dtype = dt;
+    o.descale = dt == DType::fp8_e4m3;
+    o.softcap = softcap;
+    o.page_size = page;
+    Problem q = make_problem(o);
+    EXPECT_EQ(detail::sm90_key_for(plan_of(o, q)).warpgroups, 2) << "d " << d << " softcap " << softcap << " page " << page;
+  }
+  setenv("FA3JIT_SM90_WARPGROUPS", "3", 1);
+  ProblemConfig d128 = c;
+  d128.d = d128.dv = 128;
+  Problem q128 = make_problem(d128);
+  EXPECT_EQ(detail::sm90_key_for(plan_of(d128, q128)).warpgroups, 2);
+  setenv("FA3JIT_SM90_WARPGROUPS", "4", 1);
+  try {
+    (void)detail::sm90_key_for(plan);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("FA3JIT_SM90_WARPGROUPS must be 2 or 3"), std::string::npos) << e.what();
+  }
+  unsetenv("FA3JIT_SM90_WARPGROUPS");
+}
+
 // FA3JIT_SM90_SCHED picks the tile walk: dynamic only where the producer
 // warp walks alone and ws is free (not paged, not split); a bad value is
 // an error naming the variable.
@@ -485,9 +558,9 @@ TEST(Sm90Specs, SplitsNeedTheCombineGrid) {
 TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   EXPECT_TRUE(detail::sm90_warmup_specs(80).empty());
   const std::vector<jit::KernelSpec> specs = detail::sm90_warmup_specs(90);
-  // per 16-bit dtype: 5 head dims (d 64 twice: short and long key blocks) x 2 masks x 2 tile walks
-  // + 2 x 3 decode kernels
-  ASSERT_EQ(specs.size(), 2u * (6 * 2 * 2 + 2 * 3));
+  // per 16-bit dtype: 5 head dims (d 64 twice: short and long key blocks; both non-causal ones are the same
+  // 3-warpgroup kernel) x 2 masks x 2 tile walks + 2 x 3 decode kernels
+  ASSERT_EQ(specs.size(), 2u * ((6 * 2 - 1) * 2 + 2 * 3));
   for (const jit::KernelSpec& s : specs) {
     EXPECT_TRUE(s.arch_specific);
     EXPECT_EQ(s.entry_file, "sm90/fwd.cu");
@@ -503,7 +576,12 @@ TEST(Sm90Specs, WarmupListsSm90aInstancesOnlyForSm90) {
   ASSERT_EQ(some.size(), 6u);
   const std::string flags = std::to_string(k::kFlagQDouble | k::kFlagPingpong);
   EXPECT_NE(some[0].kernel_name.find("<64, 64, 128, 2, 2, 1, "), std::string::npos) << some[0].kernel_name;
-  EXPECT_NE(some[2].kernel_name.find("<64, 64, 192, 2, 2, 1, "), std::string::npos) << some[2].kernel_name;
+  EXPECT_NE(some[2].kernel_name.find("<64, 64, 128, 2, 2, 1, " +
+                                     std::to_string(k::kFlagThreeWarpgroups | k::kFlagDynamic | k::kFlagQDouble |
+                                                    k::kFlagPingpong) +
+                                     ">"),
+            std::string::npos)
+      << some[2].kernel_name;  // long causal: three warpgroups
   EXPECT_NE(some[4].kernel_name.find("<128, 128, 128, 2, 2, 1, " + std::to_string(k::kFlagDynamic | k::kFlagQDouble | k::kFlagPingpong) + ">"),
             std::string::npos)
       << some[4].kernel_name;
