@@ -157,12 +157,15 @@ void run_sm90(const Plan& plan, const DeviceInfo& dev, CUstream stream) {
   params.pack_gqa = key.pack_gqa ? 1 : 0;
   params.num_splits = key.split ? params.num_splits : 1;
   const int hpack = key.pack_gqa ? params.h / params.h_k : 1;
+  const int workers = std::max(1, dev.sm_count - plan.sm_margin);
+  const int64_t row_groups = int64_t(key.pack_gqa ? params.h_k : params.h) * params.batch * params.num_splits;
+  if (key.warpgroups == 3 && !sm90_three_warpgroups_pay(int64_t(params.max_seqlen_q) * hpack, row_groups, workers))
+    key = sm90_key_for(plan, false);
   const int block_m = sm90_block_m(key);
   const int64_t m_tiles = (int64_t(params.max_seqlen_q) * hpack + block_m - 1) / block_m;
-  const int64_t tiles = m_tiles * (key.pack_gqa ? params.h_k : params.h) * params.batch * params.num_splits;
+  const int64_t tiles = m_tiles * row_groups;
   if (params.batch == 0 || params.total_q == 0 || tiles == 0) return;  // no query row: nothing to write
 
-  const int workers = std::max(1, dev.sm_count - plan.sm_margin);
   key = sm90_walk_for_tiles(key, tiles, workers);
 
   cuda::set_device(dev.index);

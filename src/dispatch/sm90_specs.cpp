@@ -132,7 +132,7 @@ bool sm90_can_pack(int h, int h_k) {
   return group > 1 && k::kBlockM % group == 0;
 }
 
-Sm90KernelKey sm90_key_for(const Plan& plan) {
+Sm90KernelKey sm90_key_for(const Plan& plan, bool three_warpgroups) {
   const fa3jit_k::AttnParams& p = plan.params;
   Sm90KernelKey key;
   key.dtype = plan.in_dtype;
@@ -175,7 +175,8 @@ Sm90KernelKey sm90_key_for(const Plan& plan) {
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_WARPGROUPS must be 2 or 3; got '" + t + "'");
     three = t == "3";
   }
-  if (three && key.warpgroups == 2 && sm90_three_warpgroups_fit(key)) key = with_three_warpgroups(key);
+  if (three && three_warpgroups && key.warpgroups == 2 && sm90_three_warpgroups_fit(key))
+    key = with_three_warpgroups(key);
   key.pingpong = sm90_default_pingpong(key.d, key.dv, key.mask != k::kMaskNone, key.dtype);
   // FA3JIT_SM90_PINGPONG=0|1 replaces the default (tuning).
   if (const char* text = std::getenv("FA3JIT_SM90_PINGPONG"); text && *text) {
@@ -217,6 +218,18 @@ Sm90KernelKey sm90_with_static_walk(Sm90KernelKey key) {
   key.dynamic = false;
   key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, false, q_rows(key));
   return key;
+}
+
+bool sm90_three_warpgroups_pay(int64_t packed_rows, int64_t row_groups, int ctas) {
+  if (const char* text = std::getenv("FA3JIT_SM90_WARPGROUPS"); text && std::string(text) == "3") return true;
+  // per computed row (a 192-row tile computes its padding rows too):
+  // 1.07 / 1.12 / 1.17 at 16k / 4k / 1k tokens (bench/knobs/sm90_three_wg.txt)
+  constexpr double kThreeSpeedup = 1.15;
+  auto time = [&](int rows, double speed) {
+    const double tiles = double((packed_rows + rows - 1) / rows) * double(row_groups);
+    return std::max(1.0, tiles / ctas) * rows / speed;
+  };
+  return time(192, kThreeSpeedup) <= time(128, 1.0);
 }
 
 Sm90KernelKey sm90_walk_for_tiles(const Sm90KernelKey& key, int64_t tiles, int ctas) {

@@ -67,6 +67,13 @@ bool sm90_three_warpgroups_fit(const Sm90KernelKey& key);
 // non-causal +4% but causal -3%, so masked calls with at most
 // kSm90ShortKeys keys keep two.
 bool sm90_default_three_warpgroups(bool masked, int max_seqlen_k);
+// Whether 192-row tiles beat 128-row ones on a grid of `row_groups` x
+// (packed_rows / tile rows) tiles and `ctas` CTAs, time ~ max(1, tiles /
+// ctas) x tile rows / speed (three warpgroups measured 1.07-1.17x as fast
+// per computed row): a grid of one wave of 128-row tiles or less keeps two
+// (fewer, longer tiles leave it no faster). True when
+// FA3JIT_SM90_WARPGROUPS=3.
+bool sm90_three_warpgroups_pay(int64_t packed_rows, int64_t row_groups, int ctas);
 // Whether the consumer warpgroups pingpong by default (measured on an H100,
 // scripts/gpu_knobs.sh bench/knobs/sm90_sweep.txt): head dims up to 96 (+6%
 // at d64); d128 with a mask (causal 4k +6%, 16k +3%; without a mask the
@@ -94,7 +101,9 @@ int sm90_threads(const Sm90KernelKey& key);
 // pages of 64 (not 128) keys takes 64-key blocks.
 // The tile walk is dynamic (FA3JIT_SM90_SCHED unset or dynamic) except
 // with paged KV or splits.
-Sm90KernelKey sm90_key_for(const Plan& plan);
+// `three_warpgroups` false: two where three would fit (the launch's grid
+// did not pay for them, sm90_three_warpgroups_pay).
+Sm90KernelKey sm90_key_for(const Plan& plan, bool three_warpgroups = true);
 // The key with the static tile walk: q_stages follows the smaller shared memory.
 Sm90KernelKey sm90_with_static_walk(Sm90KernelKey key);
 // The walk of a launch of `tiles` tiles on `ctas` CTAs: static when every

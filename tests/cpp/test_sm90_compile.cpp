@@ -460,6 +460,13 @@ TEST(Sm90Specs, ThreeWarpgroupsKnob) {
   d128.d = d128.dv = 128;
   Problem q128 = make_problem(d128);
   EXPECT_EQ(detail::sm90_key_for(plan_of(d128, q128)).warpgroups, 2);
+  // The grid: many waves pay (b16 x 32 heads x 1k rows, b4 x 4k), one wave of 128-row tiles does not
+  // (b1 x 32 heads x 512 rows: 128 tiles of 128 rows or 96 of 192 on 132 SMs)
+  EXPECT_TRUE(detail::sm90_three_warpgroups_pay(512, 32, 132));  // FA3JIT_SM90_WARPGROUPS=3 (set above)
+  unsetenv("FA3JIT_SM90_WARPGROUPS");
+  EXPECT_TRUE(detail::sm90_three_warpgroups_pay(1024, 16 * 32, 132));
+  EXPECT_TRUE(detail::sm90_three_warpgroups_pay(4096, 4 * 32, 132));
+  EXPECT_FALSE(detail::sm90_three_warpgroups_pay(512, 32, 132));
   setenv("FA3JIT_SM90_WARPGROUPS", "4", 1);
   try {
     (void)detail::sm90_key_for(plan);
