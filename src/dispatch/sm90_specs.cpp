@@ -175,7 +175,9 @@ Sm90KernelKey sm90_key_for(const Plan& plan, bool three_warpgroups) {
       throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_WARPGROUPS must be 2 or 3; got '" + t + "'");
     three = t == "3";
   }
-  if (three && three_warpgroups && key.warpgroups == 2 && sm90_three_warpgroups_fit(key))
+  // A packed tile holds whole groups of q-heads (its Q box is 192 / group rows).
+  const bool groups_fit = !key.pack_gqa || 192 % (p.h / p.h_k) == 0;
+  if (three && three_warpgroups && groups_fit && key.warpgroups == 2 && sm90_three_warpgroups_fit(key))
     key = with_three_warpgroups(key);
   key.pingpong = sm90_default_pingpong(key.d, key.dv, key.mask != k::kMaskNone, key.dtype);
   // FA3JIT_SM90_PINGPONG=0|1 replaces the default (tuning).

@@ -456,6 +456,19 @@ TEST(Sm90Specs, ThreeWarpgroupsKnob) {
     EXPECT_EQ(detail::sm90_key_for(plan_of(o, q)).warpgroups, 2) << "d " << d << " softcap " << softcap << " page " << page;
   }
   setenv("FA3JIT_SM90_WARPGROUPS", "3", 1);
+  {  // packed GQA: groups that divide 192 rows (64) take three, others (128) two
+    for (auto [h, three] : {std::pair{64, true}, {128, false}}) {
+      ProblemConfig g = c;
+      g.h = h;
+      g.h_k = 1;
+      g.seqlens_q = {40, 20};
+      g.seqlens_k = {300, 200};
+      Problem pg = make_problem(g);
+      detail::Plan plan_g = plan_of(g, pg);
+      plan_g.params.pack_gqa = 1;
+      EXPECT_EQ(detail::sm90_key_for(plan_g).warpgroups, three ? 3 : 2) << "group " << h;
+    }
+  }
   ProblemConfig d128 = c;
   d128.d = d128.dv = 128;
   Problem q128 = make_problem(d128);
