@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <initializer_list>
+#include <optional>
 
 #include "dispatch/fwd_key_common.h"
 #include "fa3jit/error.h"
@@ -37,17 +39,62 @@ Sm90KernelKey with_three_warpgroups(Sm90KernelKey key) {
   return key;
 }
 
+// The key with the given tile walk; q_stages follows its shared memory
+// (the dynamic walk's ring, the Q rows).
+Sm90KernelKey with_walk(Sm90KernelKey key, bool dynamic) {
+  key.dynamic = dynamic;
+  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, dynamic, q_rows(key));
+  return key;
+}
+
+// The value of tuning knob `name` when set: one of `allowed`, else an
+// error naming the knob and `rule` (the allowed values in words).
+std::optional<std::string> knob(const char* name, std::initializer_list<const char*> allowed, const char* rule) {
+  const char* text = std::getenv(name);
+  if (!text || !*text) return std::nullopt;
+  const std::string t = text;
+  if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return t == a; }))
+    throw Error(ErrorKind::InvalidValue, std::string(name) + " must be " + rule + "; got '" + t + "'");
+  return t;
+}
+
+// FA3JIT_SM90_WARPGROUPS=2|3 (three: true); none when unset.
+std::optional<bool> three_warpgroups_knob() {
+  const auto v = knob("FA3JIT_SM90_WARPGROUPS", {"2", "3"}, "2 or 3");
+  return v ? std::optional<bool>(*v == "3") : std::nullopt;
+}
+
+// FA3JIT_SM90_SCHED=static|dynamic (dynamic: true); none when unset.
+std::optional<bool> dynamic_walk_knob() {
+  const auto v = knob("FA3JIT_SM90_SCHED", {"static", "dynamic"}, "static or dynamic");
+  return v ? std::optional<bool>(*v == "dynamic") : std::nullopt;
+}
+
 // A prefill key's two instances, each once: the dynamic walk (more tiles
 // than CTAs) and the static one (one wave or less).
-void add_both_walks(std::vector<jit::KernelSpec>& specs, Sm90KernelKey key) {
+void add_both_walks(std::vector<jit::KernelSpec>& specs, const Sm90KernelKey& key) {
   for (bool dynamic : {true, false}) {
-    key.dynamic = dynamic;
-    key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, dynamic, q_rows(key));
-    jit::KernelSpec spec = sm90_fwd_spec(key);
+    jit::KernelSpec spec = sm90_fwd_spec(with_walk(key, dynamic));
     const bool seen = std::any_of(specs.begin(), specs.end(),
                                   [&](const jit::KernelSpec& x) { return x.kernel_name == spec.kernel_name; });
     if (!seen) specs.push_back(std::move(spec));
   }
+}
+
+// `fa3jit warmup`'s prefill instances of (dtype, head dim, mask, longest key
+// sequence), with the defaults sm90_key_for gives such a call.
+void add_prefill_walks(std::vector<jit::KernelSpec>& specs, DType dt, int d, int mask, int max_seqlen_k) {
+  const bool fp8 = dt == DType::fp8_e4m3;
+  const bool masked = mask != k::kMaskNone;
+  Sm90KernelKey key;
+  key.dtype = dt;
+  key.d = key.dv = fp8 ? sm90_fp8_instance_dim(d) : sm90_instance_dim(d);
+  key.mask = mask;
+  key.block_n = fp8 ? sm90_fp8_block_n(key.dv) : sm90_block_n(key.d, key.dv, masked, false, false, max_seqlen_k);
+  key.pingpong = sm90_default_pingpong(key.d, key.dv, masked, dt);
+  if (sm90_three_warpgroups_fit(key) && sm90_default_three_warpgroups(masked, max_seqlen_k))
+    key = with_three_warpgroups(key);
+  add_both_walks(specs, key);
 }
 
 }  // namespace
@@ -117,7 +164,7 @@ int sm90_q_stages(int d, int dv, int block_n, int stages, DType dtype, bool tile
 
 int sm90_smem_bytes(const Sm90KernelKey& key) {
   return k::smem_layout(key.d, key.dv, key.block_n, key.stages, key.q_stages, int(dtype_size(key.dtype)), key.dynamic,
-                        k::q_rows_of(flags_of(key)))
+                        q_rows(key))
       .total;
 }
 
@@ -168,62 +215,34 @@ Sm90KernelKey sm90_key_for(const Plan& plan, bool three_warpgroups) {
   // Three consumer warpgroups where they fit (sm90_three_warpgroups_fit)
   // and help (sm90_default_three_warpgroups); FA3JIT_SM90_WARPGROUPS=2|3
   // replaces the choice where they fit.
-  bool three = sm90_default_three_warpgroups(key.mask != k::kMaskNone, p.max_seqlen_k);
-  if (const char* text = std::getenv("FA3JIT_SM90_WARPGROUPS"); text && *text) {
-    const std::string t = text;
-    if (t != "2" && t != "3")
-      throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_WARPGROUPS must be 2 or 3; got '" + t + "'");
-    three = t == "3";
-  }
+  const bool three =
+      three_warpgroups_knob().value_or(sm90_default_three_warpgroups(key.mask != k::kMaskNone, p.max_seqlen_k));
   // A packed tile holds whole groups of q-heads (its Q box is 192 / group rows).
   const bool groups_fit = !key.pack_gqa || 192 % (p.h / p.h_k) == 0;
   if (three && three_warpgroups && groups_fit && key.warpgroups == 2 && sm90_three_warpgroups_fit(key))
     key = with_three_warpgroups(key);
   key.pingpong = sm90_default_pingpong(key.d, key.dv, key.mask != k::kMaskNone, key.dtype);
   // FA3JIT_SM90_PINGPONG=0|1 replaces the default (tuning).
-  if (const char* text = std::getenv("FA3JIT_SM90_PINGPONG"); text && *text) {
-    const std::string t = text;
-    if (t != "0" && t != "1")
-      throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_PINGPONG must be 0 or 1; got '" + t + "'");
-    key.pingpong = t == "1";
-  }
-  if (key.warpgroups == 1) key.pingpong = false;  // pingpong takes turns between two warpgroups
+  if (const auto v = knob("FA3JIT_SM90_PINGPONG", {"0", "1"}, "0 or 1")) key.pingpong = *v == "1";
+  if (key.warpgroups == 1) key.pingpong = false;  // pingpong takes turns between warpgroups
   // FA3JIT_SM90_STAGES=2..4 replaces the K/V ring depth (tuning; a ring
   // that does not fit in shared memory is refused by check_sm90_supports).
   // Decode keeps 2 stages: measured 3.0 TB/s on an H100 (b64, 8k keys,
   // pages of 64 or 128); deeper rings are not measured yet.
-  if (const char* text = std::getenv("FA3JIT_SM90_STAGES"); text && *text) {
-    const std::string t = text;
-    if (t != "2" && t != "3" && t != "4")
-      throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_STAGES must be 2, 3 or 4; got '" + t + "'");
-    key.stages = t[0] - '0';
-  }
+  if (const auto v = knob("FA3JIT_SM90_STAGES", {"2", "3", "4"}, "2, 3 or 4")) key.stages = (*v)[0] - '0';
   // The dynamic walk: CTAs take tiles from a counter as they come free
   // (tile_ring.cuh; docs/notes/tile_balance.md). Measured on an H100
   // (session 7, bench/knobs/sm90_dynamic.txt): causal d128 +7-9%, d256
   // +13-18%, d64 +1-2%, non-causal d128 4k +2%. FA3JIT_SM90_SCHED=static
   // keeps the static snake walk. Not with paged KV (the page gather walks
   // the list on four warps) nor split-KV (ws holds the partials).
-  key.dynamic = true;
-  if (const char* text = std::getenv("FA3JIT_SM90_SCHED"); text && *text) {
-    const std::string t = text;
-    if (t != "static" && t != "dynamic")
-      throw Error(ErrorKind::InvalidValue, "FA3JIT_SM90_SCHED must be static or dynamic; got '" + t + "'");
-    key.dynamic = t == "dynamic";
-  }
-  key.dynamic = key.dynamic && !key.paged && !key.split;
-  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, key.dynamic, q_rows(key));
-  return key;
+  return with_walk(key, dynamic_walk_knob().value_or(true) && !key.paged && !key.split);
 }
 
-Sm90KernelKey sm90_with_static_walk(Sm90KernelKey key) {
-  key.dynamic = false;
-  key.q_stages = sm90_q_stages(key.d, key.dv, key.block_n, key.stages, key.dtype, false, q_rows(key));
-  return key;
-}
+Sm90KernelKey sm90_with_static_walk(const Sm90KernelKey& key) { return with_walk(key, false); }
 
 bool sm90_three_warpgroups_pay(int64_t packed_rows, int64_t row_groups, int ctas) {
-  if (const char* text = std::getenv("FA3JIT_SM90_WARPGROUPS"); text && std::string(text) == "3") return true;
+  if (three_warpgroups_knob() == true) return true;
   // per computed row (a 192-row tile computes its padding rows too):
   // 1.07 / 1.12 / 1.17 at 16k / 4k / 1k tokens (bench/knobs/sm90_three_wg.txt)
   constexpr double kThreeSpeedup = 1.15;
@@ -235,9 +254,8 @@ bool sm90_three_warpgroups_pay(int64_t packed_rows, int64_t row_groups, int ctas
 }
 
 Sm90KernelKey sm90_walk_for_tiles(const Sm90KernelKey& key, int64_t tiles, int ctas) {
-  if (!key.dynamic || tiles > ctas) return key;
-  const char* text = std::getenv("FA3JIT_SM90_SCHED");
-  return text && std::string(text) == "dynamic" ? key : sm90_with_static_walk(key);
+  if (!key.dynamic || tiles > ctas || dynamic_walk_knob() == true) return key;
+  return with_walk(key, false);
 }
 
 jit::KernelSpec sm90_fwd_spec(const Sm90KernelKey& key) {
@@ -259,17 +277,7 @@ std::vector<jit::KernelSpec> sm90_warmup_specs(int arch) {
     // (head dim, longest key sequence): d 64 takes another key block for short sequences
     for (auto [d, keys] : {std::pair{64, kSm90ShortKeys}, {64, kSm90LongKeys}, {96, kSm90LongKeys},
                            {128, kSm90LongKeys}, {192, kSm90LongKeys}, {256, kSm90LongKeys}})
-      for (int mask : {int(k::kMaskNone), int(k::kMaskCausal)}) {
-        Sm90KernelKey key;
-        key.dtype = dt;
-        key.d = key.dv = d;
-        key.mask = mask;
-        key.block_n = sm90_block_n(d, d, mask != k::kMaskNone, false, false, keys);
-        key.pingpong = sm90_default_pingpong(d, d, mask != k::kMaskNone, dt);
-        if (sm90_three_warpgroups_fit(key) && sm90_default_three_warpgroups(mask != k::kMaskNone, keys))
-          key = with_three_warpgroups(key);
-        add_both_walks(specs, key);
-      }
+      for (int mask : {int(k::kMaskNone), int(k::kMaskCausal)}) add_prefill_walks(specs, dt, d, mask, keys);
     // Decode on a paged cache: GQA packed, causal; the 2-warpgroup kernel
     // (speculative decode, big groups) and the 1-warpgroup one, split and not.
     for (int d : {64, 128})
@@ -305,18 +313,8 @@ std::vector<jit::KernelSpec> sm90_warmup_family(const jit::WarmupFilter& f) {
     for (int dim : dims) {
       if (sm90_instance_dim(dim) == 0) continue;
       for (int mask : masks)
-        for (int keys : {kSm90ShortKeys, kSm90LongKeys}) {  // the key blocks of short and of long sequences
-          Sm90KernelKey key;
-          key.dtype = dt;
-          key.d = key.dv = fp8 ? sm90_fp8_instance_dim(dim) : sm90_instance_dim(dim);
-          key.mask = mask;
-          key.block_n = fp8 ? sm90_fp8_block_n(key.dv)
-                            : sm90_block_n(key.d, key.dv, mask != k::kMaskNone, false, false, keys);
-          key.pingpong = sm90_default_pingpong(key.d, key.dv, mask != k::kMaskNone, dt);
-          if (sm90_three_warpgroups_fit(key) && sm90_default_three_warpgroups(mask != k::kMaskNone, keys))
-            key = with_three_warpgroups(key);
-          add_both_walks(specs, key);
-        }
+        for (int keys : {kSm90ShortKeys, kSm90LongKeys})  // the key blocks of short and of long sequences
+          add_prefill_walks(specs, dt, dim, mask, keys);
     }
   }
   return specs;

@@ -105,7 +105,7 @@ int sm90_threads(const Sm90KernelKey& key);
 // did not pay for them, sm90_three_warpgroups_pay).
 Sm90KernelKey sm90_key_for(const Plan& plan, bool three_warpgroups = true);
 // The key with the static tile walk: q_stages follows the smaller shared memory.
-Sm90KernelKey sm90_with_static_walk(Sm90KernelKey key);
+Sm90KernelKey sm90_with_static_walk(const Sm90KernelKey& key);
 // The walk of a launch of `tiles` tiles on `ctas` CTAs: static when every
 // CTA has one tile at most (nothing to balance, and a captured graph needs
 // no counter), unless FA3JIT_SM90_SCHED=dynamic asks for it.

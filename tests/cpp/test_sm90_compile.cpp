@@ -408,6 +408,19 @@ TEST(Sm90Specs, SmallPagesDispatchRule) {
     }
 }
 
+// A bad value of tuning knob `name` is an error that names it and its rule
+// (`rule`); the variable is unset afterwards.
+void expect_knob_rejected(const detail::Plan& plan, const char* name, const char* value, const std::string& rule) {
+  setenv(name, value, 1);
+  try {
+    (void)detail::sm90_key_for(plan);
+    ADD_FAILURE() << name << "=" << value << ": no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(std::string(name) + " " + rule), std::string::npos) << e.what();
+  }
+  unsetenv(name);
+}
+
 // 16-bit d 64 prefill takes three consumer warpgroups (192-row tiles,
 // 128-key blocks, a 192-row Q buffer) by default, except masked calls of
 // at most kSm90ShortKeys keys; FA3JIT_SM90_WARPGROUPS=2|3 replaces the
@@ -480,14 +493,7 @@ TEST(Sm90Specs, ThreeWarpgroupsKnob) {
   EXPECT_TRUE(detail::sm90_three_warpgroups_pay(1024, 16 * 32, 132));
   EXPECT_TRUE(detail::sm90_three_warpgroups_pay(4096, 4 * 32, 132));
   EXPECT_FALSE(detail::sm90_three_warpgroups_pay(512, 32, 132));
-  setenv("FA3JIT_SM90_WARPGROUPS", "4", 1);
-  try {
-    (void)detail::sm90_key_for(plan);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("FA3JIT_SM90_WARPGROUPS must be 2 or 3"), std::string::npos) << e.what();
-  }
-  unsetenv("FA3JIT_SM90_WARPGROUPS");
+  expect_knob_rejected(plan, "FA3JIT_SM90_WARPGROUPS", "4", "must be 2 or 3");
 }
 
 // FA3JIT_SM90_SCHED picks the tile walk: dynamic only where the producer
@@ -522,14 +528,23 @@ TEST(Sm90Specs, DynamicTileWalkKnob) {
   setenv("FA3JIT_SM90_SCHED", "dynamic", 1);
   EXPECT_TRUE(detail::sm90_key_for(plan).dynamic);
   EXPECT_TRUE(detail::sm90_walk_for_tiles(x, 2, 132).dynamic);  // asked for: even one wave
-  setenv("FA3JIT_SM90_SCHED", "greedy", 1);
-  try {
-    (void)detail::sm90_key_for(plan);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("FA3JIT_SM90_SCHED must be static or dynamic"), std::string::npos) << e.what();
-  }
   unsetenv("FA3JIT_SM90_SCHED");
+  expect_knob_rejected(plan, "FA3JIT_SM90_SCHED", "greedy", "must be static or dynamic");
+}
+
+// The other tuning knobs reject bad values by name too.
+TEST(Sm90Specs, BadKnobValuesAreNamed) {
+  ProblemConfig c;
+  Problem p = make_problem(c);
+  const detail::Plan plan = plan_of(c, p);
+  expect_knob_rejected(plan, "FA3JIT_SM90_PINGPONG", "2", "must be 0 or 1");
+  expect_knob_rejected(plan, "FA3JIT_SM90_STAGES", "5", "must be 2, 3 or 4");
+  setenv("FA3JIT_SM90_STAGES", "3", 1);
+  EXPECT_EQ(detail::sm90_key_for(plan).stages, 3);
+  setenv("FA3JIT_SM90_PINGPONG", "0", 1);
+  EXPECT_FALSE(detail::sm90_key_for(plan).pingpong);
+  unsetenv("FA3JIT_SM90_STAGES");
+  unsetenv("FA3JIT_SM90_PINGPONG");
 }
 
 TEST(Sm90Specs, TileIndicesFitInInt) {
